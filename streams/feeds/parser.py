@@ -12,7 +12,6 @@ See ``entries`` for how ids are chosen.
 import io
 import json
 import logging
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,7 +92,7 @@ def _xml_feed_items(
             link=_xml_link(e),
             title=e.get("title", ""),
             summary=e.get("summary") or _first_content(e),
-            published=_struct_to_utc(e.get("published_parsed") or e.get("updated_parsed")),
+            published=_entry_date(e),
         )
         for e in result.entries
     ]
@@ -113,14 +112,17 @@ def _first_content(e: Any) -> str:
     return content[0].get("value", "") if content else ""
 
 
-def _struct_to_utc(st: time.struct_time | None) -> datetime | None:
-    """feedparser's parsed dates are UTC struct_times."""
-    if st is None:
-        return None
-    try:
-        return datetime(*st[:6], tzinfo=UTC)
-    except (TypeError, ValueError):
-        return None
+def _entry_date(e: Any) -> datetime | None:
+    """Published, else updated date; feedparser's parsed dates are UTC struct_times."""
+    for key in ("published_parsed", "updated_parsed"):
+        # plain dict lookup: FeedParserDict maps a missing updated_parsed to published_parsed
+        st = dict.get(e, key)
+        if st:
+            try:
+                return datetime(*st[:6], tzinfo=UTC)
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 def _json_feed_items(body: bytes, feed: str) -> Iterator[_RawItem]:
