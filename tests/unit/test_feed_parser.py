@@ -15,8 +15,8 @@ BASE = "https://feeds.example.com/x/feed.xml"
 
 
 def parse(name: str, content_type: str | None = None) -> list[Entry]:
-    return parse_feed((DATA / name).read_bytes(), base_url=BASE, feed=name,
-                      content_type=content_type)  # fmt: skip
+    body = (DATA / name).read_bytes()
+    return parse_feed(body, base_url=BASE, feed=name, content_type=content_type)
 
 
 def test_rss2_guid_canonical_url_summary_and_utc_dates():
