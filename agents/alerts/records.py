@@ -1,0 +1,117 @@
+"""The alert record published on ``wirewatch.alerts`` (key = story id).
+
+Value fields: ``alert_id`` (deterministic, so a replayed alert keeps its id), ``rule``,
+``severity``, ``kind`` (``match`` or ``surge``), ``matched`` (``[{term, field, start, end,
+text}]``, empty for surges), ``story_id``, ``title``, ``url``, ``source``, ``feed``,
+``published``, ``detected_at`` (ISO 8601 UTC), ``topics`` (labels), ``regions`` (names),
+``countries`` (codes), ``sources_count``, ``update`` (true for a later copy of a story that
+already alerted), ``schema_version``. Surge alerts carry ``surge`` with the window counts
+and have no story: ``story_id`` is ``surge:<key>``, ``title`` describes the surge and the
+other headline fields are null or empty.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import asdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agents.alerts.matcher import Match
+    from agents.alerts.stories import StoryAssignment
+    from agents.alerts.surge import Surge
+
+SCHEMA_VERSION = 1
+ALERT_FIELDS = (
+    "alert_id", "rule", "severity", "kind", "matched", "story_id", "title", "url", "source",
+    "feed", "published", "detected_at", "topics", "regions", "countries", "sources_count",
+    "update", "schema_version",
+)  # fmt: skip
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+_NAMESPACE = uuid.UUID("6f0c1f0e-5a8c-4d59-9c3e-2b7f1c0a9e41")
+
+
+def _alert_id(*parts: object) -> str:
+    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(map(str, parts))))
+
+
+def severity_rank(severity: str) -> int:
+    """Position of ``severity`` in info < low < medium < high < critical."""
+    return SEVERITIES.index(severity)
+
+
+def alert_passes(
+    alert: Mapping[str, Any], *, rules: Collection[str] = (), min_severity: str = "info"
+) -> bool:
+    """Whether ``alert`` is for one of ``rules`` (any if empty) and at least ``min_severity``."""
+    if rules and alert.get("rule") not in rules:
+        return False
+    return severity_rank(alert.get("severity", "medium")) >= severity_rank(min_severity)
+
+
+def _labels(items: object, key: str) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    return [i[key] for i in items if isinstance(i, Mapping) and isinstance(i.get(key), str)]
+
+
+def build_alert(
+    match: Match,
+    headline: Mapping[str, Any],
+    story: StoryAssignment,
+    *,
+    detected_at: datetime,
+    update: bool = False,
+) -> dict[str, Any]:
+    """The alert (or, with ``update``, the update record) for ``match`` on ``headline``."""
+    alert_id = _alert_id("match", match.rule, story.story_id, story.sources_count if update else 0)
+    return {
+        "alert_id": alert_id,
+        "rule": match.rule,
+        "severity": match.severity,
+        "kind": "match",
+        "matched": [asdict(m) for m in match.matched],
+        "story_id": story.story_id,
+        "title": headline.get("title"),
+        "url": headline.get("url"),
+        "source": headline.get("source"),
+        "feed": headline.get("feed"),
+        "published": headline.get("published"),
+        "detected_at": detected_at.isoformat(),
+        "topics": _labels(headline.get("topics"), "label"),
+        "regions": _labels(headline.get("regions"), "name"),
+        "countries": _labels(headline.get("countries"), "code"),
+        "sources_count": story.sources_count,
+        "update": update,
+        "schema_version": SCHEMA_VERSION,
+    }
+
+
+def build_surge_alert(
+    surge: Surge, *, rule: str, severity: str, detected_at: datetime
+) -> dict[str, Any]:
+    """The ``kind: "surge"`` alert for ``surge``; ``rule`` names the rule or region surging."""
+    return {
+        "alert_id": _alert_id("surge", surge.key, surge.window_end),
+        "rule": rule,
+        "severity": severity,
+        "kind": "surge",
+        "matched": [],
+        "story_id": f"surge:{surge.key}",
+        "title": f"Surge: {rule}: {surge.window_count} mentions in the last window"
+        f" (baseline mean {surge.baseline_mean:g})",
+        "url": None,
+        "source": None,
+        "feed": None,
+        "published": None,
+        "detected_at": detected_at.isoformat(),
+        "topics": [],
+        "regions": [],
+        "countries": [],
+        "sources_count": 0,
+        "update": False,
+        "schema_version": SCHEMA_VERSION,
+        "surge": surge.to_dict(),
+    }

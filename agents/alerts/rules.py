@@ -1,0 +1,342 @@
+"""Watch-list rules and webhook sinks: the ``rules:`` and ``sinks:`` sections of the config.
+
+Rule semantics (copied into the README):
+
+* ``any: [terms]`` - at least one term occurs; ``all: [terms]`` - every term occurs;
+  ``not: [terms]`` - none may occur; ``weighted: {term: weight}`` with ``threshold`` - the sum
+  of the weights of the *distinct* terms that occur is ``>= threshold`` (weights may be
+  negative to down-weight); ``regex:`` - a Python regular expression, searched
+  case-insensitively in the original title and summary. Every condition a rule states must
+  hold; a rule needs at least one of ``any``, ``all``, ``weighted`` or ``regex``.
+* Terms are words or phrases matched on word boundaries, case-, accent- and
+  punctuation-insensitively (``COP-29`` = ``COP 29``); a trailing ``*`` is a word-prefix
+  wildcard on the last word (``peacekeeper*``), with at least 2 characters before it.
+* ``near: N`` (needs ``all``, and at least two terms counting ``any`` as one): in one field
+  (title or summary) there is an occurrence of every ``all`` term, plus one of the ``any``
+  terms if the rule has ``any``, whose first words are at most N words apart.
+* Filters ``feeds``, ``topics`` (label like ``conflict/war/peace`` or code like
+  ``medtop:16000000``), ``regions`` and ``countries`` (code or name): case-insensitive; each
+  given filter must share at least one value with the headline.
+* ``severity``: info < low < medium < high < critical, default medium.
+* ``cooldown``: like ``30s``, ``10m``, ``1h``, ``1d`` or ``1h30m``: no new alert for the rule
+  within that time of its last one.
+* Names are unique and use letters, digits, ``-``, ``_`` and ``.`` (like feed names).
+
+``load_rules`` validates a whole list and raises ``RuleError`` naming every problem with its
+rule and field; nothing is ever half-loaded. ``load_sinks`` does the same for sinks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import timedelta
+from string import Template
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
+
+from agents.alerts.matcher import term_tokens
+from agents.alerts.records import ALERT_FIELDS
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def _valid_name(name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise ValueError("use 1-100 letters, digits, '-', '_' or '.'")
+    return name
+
+
+Name = Annotated[str, AfterValidator(_valid_name)]
+Names = tuple[Annotated[str, Field(min_length=1)], ...]
+_DURATION = re.compile(r"(\d+)([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_REGEX_LENGTH = 1000
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30s``, ``10m``, ``1h``, ``2d`` or combinations like ``1h30m``; ValueError otherwise."""
+    compact = text.replace(" ", "")
+    if not compact or _DURATION.sub("", compact):
+        raise ValueError(f"{text!r} is not a duration like 30s, 10m, 1h, 1d or 1h30m")
+    seconds = sum(int(n) * _UNITS[unit] for n, unit in _DURATION.findall(compact))
+    if seconds <= 0:
+        raise ValueError(f"duration {text!r} must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+class RuleError(ValueError):
+    """Rules or sinks that cannot be loaded; ``problems`` holds one line per error."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def _term_problem(term: str) -> str | None:
+    star = term.find("*")
+    if star != -1 and star != len(term.rstrip()) - 1:
+        return f"{term!r}: '*' is only allowed at the end of a term"
+    tokens = term_tokens(term)
+    if not tokens:
+        return f"{term!r}: a term needs at least one letter or digit"
+    if star != -1 and (term[star - 1 : star].isspace() or len(tokens[-1]) < 2):
+        return f"{term!r}: '*' needs at least 2 letters or digits right before it"
+    return None
+
+
+def _check_terms(terms: Iterable[str]) -> None:
+    problems = [p for p in map(_term_problem, terms) if p]
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Rule(_Strict):
+    """One watch-list rule (see the module docstring for the semantics)."""
+
+    name: Name
+    any_terms: Names = Field(default=(), alias="any")
+    all_terms: Names = Field(default=(), alias="all")
+    not_terms: Names = Field(default=(), alias="not")
+    near: StrictInt | None = None
+    weighted: dict[str, float] = Field(default_factory=dict)
+    threshold: float | None = Field(default=None, gt=0)
+    regex: str | None = None
+    severity: Severity = "medium"
+    cooldown: str | None = None
+    feeds: Names = ()
+    topics: Names = ()
+    regions: Names = ()
+    countries: Names = ()
+
+    @field_validator("any_terms", "all_terms", "not_terms")
+    @classmethod
+    def _valid_terms(cls, terms: tuple[str, ...]) -> tuple[str, ...]:
+        _check_terms(terms)
+        return terms
+
+    @field_validator("weighted")
+    @classmethod
+    def _valid_weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        _check_terms(weights)
+        zero = [term for term, weight in weights.items() if weight == 0]
+        if zero:
+            raise ValueError(f"weights must not be zero: {', '.join(map(repr, zero))}")
+        return weights
+
+    @field_validator("near")
+    @classmethod
+    def _positive_near(cls, near: int | None) -> int | None:
+        if near is not None and near < 1:
+            raise ValueError("must be a positive integer")
+        return near
+
+    @field_validator("regex")
+    @classmethod
+    def _valid_regex(cls, regex: str | None) -> str | None:
+        if regex is None:
+            return None
+        if len(regex) > MAX_REGEX_LENGTH:
+            raise ValueError(f"longer than {MAX_REGEX_LENGTH} characters")
+        try:
+            re.compile(regex, re.IGNORECASE)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
+        return regex
+
+    @field_validator("cooldown")
+    @classmethod
+    def _valid_cooldown(cls, cooldown: str | None) -> str | None:
+        if cooldown is not None:
+            parse_duration(cooldown)
+        return cooldown
+
+    @property
+    def cooldown_delta(self) -> timedelta | None:
+        return parse_duration(self.cooldown) if self.cooldown else None
+
+
+def _given(raw: dict[str, Any], key: str) -> bool:
+    return raw.get(key) not in (None, "", [], {})
+
+
+def _rule_problems(
+    raw: dict[str, Any],
+    known_topics: Collection[str] | None,
+    known_regions: Collection[str] | None,
+) -> list[str]:
+    """Cross-field problems of a raw rule as ``field: message`` (types are pydantic's job)."""
+    problems = []
+    if not any(_given(raw, key) for key in ("any", "all", "weighted", "regex")):
+        problems.append("(rule): needs at least one of any, all, weighted or regex")
+    if _given(raw, "weighted") and raw.get("threshold") is None:
+        problems.append("threshold: required with weighted")
+    if raw.get("threshold") is not None and not _given(raw, "weighted"):
+        problems.append("threshold: only allowed with weighted")
+    all_terms = raw.get("all") if isinstance(raw.get("all"), list) else []
+    if raw.get("near") is not None and (not all_terms or len(all_terms) + _given(raw, "any") < 2):
+        problems.append("near: needs 'all' terms and at least two terms (any counts as one)")
+    for field, known in (("topics", known_topics), ("regions", known_regions)):
+        values = raw.get(field)
+        if known is not None and isinstance(values, list):
+            folded = {k.casefold() for k in known}
+            unknown = [v for v in values if isinstance(v, str) and v.casefold() not in folded]
+            if unknown:
+                problems.append(f"{field}: unknown {', '.join(map(repr, unknown))}")
+    return problems
+
+
+class Sink(_Strict):
+    """A webhook: POST each alert that passes the filters, optionally through a template.
+
+    ``template`` is either a string, sent as Slack-style ``{"text": ...}``, or a JSON
+    object (e.g. Telegram's ``{"chat_id": "...", "text": ...}``) whose string values are
+    filled in; placeholders are ``string.Template`` ones (``$title``, ``${severity}``) naming
+    alert fields. Without a template the alert JSON itself is posted.
+    """
+
+    name: Name
+    url: AnyHttpUrl
+    rules: Names = ()
+    min_severity: Severity = "info"
+    template: str | dict[str, Any] | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: float = Field(default=5.0, gt=0, le=120)
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    backoff: float = Field(default=1.0, ge=0, le=60)
+    max_backoff: float = Field(default=30.0, ge=0, le=3600)
+
+    @field_validator("template")
+    @classmethod
+    def _valid_template(cls, template: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+        problems = [p for text in _template_strings(template) for p in _placeholder_problems(text)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return template
+
+
+def _template_strings(value: object) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _template_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _template_strings(item)
+
+
+def _placeholder_problems(text: str) -> list[str]:
+    template = Template(text)
+    if not template.is_valid():
+        return [f"{text!r}: invalid placeholder (write $field or ${{field}}, $$ for a dollar)"]
+    unknown = [name for name in template.get_identifiers() if name not in ALERT_FIELDS]
+    return [f"unknown placeholder ${name}" for name in unknown]
+
+
+def _sink_problems(raw: dict[str, Any], rule_names: Collection[str] | None) -> list[str]:
+    rules = raw.get("rules")
+    if rule_names is None or not isinstance(rules, list):
+        return []
+    unknown = [r for r in rules if isinstance(r, str) and r not in rule_names]
+    return [f"rules: unknown rule {', '.join(map(repr, unknown))}"] if unknown else []
+
+
+_Model = TypeVar("_Model", Rule, Sink)
+
+
+def _format_field(loc: Sequence[str | int]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(entry)"
+
+
+def _load(
+    raw: Sequence[Any],
+    model: type[_Model],
+    section: str,
+    source: str,
+    extra_checks: Callable[[dict[str, Any]], list[str]],
+) -> list[_Model]:
+    problems: list[str] = []
+    loaded: list[_Model] = []
+    first_index: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        place = f"{source}: {section}[{index}]"
+        if not isinstance(item, dict):
+            problems.append(f"{place}: must be a mapping, not {type(item).__name__}")
+            continue
+        name = item.get("name")
+        if isinstance(name, str):
+            place += f" {name!r}"
+            if name in first_index:
+                where = f"{section}[{first_index[name]}]"
+                problems.append(f"{place}: name: duplicate name (first used by {where})")
+            first_index.setdefault(name, index)
+        problems.extend(f"{place}: {p}" for p in extra_checks(item))
+        try:
+            loaded.append(model.model_validate(item))
+        except ValidationError as exc:
+            for err in exc.errors():
+                msg = err["msg"].removeprefix("Value error, ")
+                problems.append(f"{place}: {_format_field(err['loc'])}: {msg}")
+    if problems:
+        raise RuleError(problems)
+    return loaded
+
+
+def load_rules(
+    raw: Sequence[Any],
+    *,
+    source: str,
+    known_topics: Collection[str] | None = None,
+    known_regions: Collection[str] | None = None,
+) -> list[Rule]:
+    """Validate the raw ``rules:`` list read from ``source`` (all or nothing)."""
+    return _load(
+        raw, Rule, "rules", source, lambda r: _rule_problems(r, known_topics, known_regions)
+    )
+
+
+def load_sinks(
+    raw: Sequence[Any], *, source: str, rule_names: Collection[str] | None = None
+) -> list[Sink]:
+    """Validate the raw ``sinks:`` list read from ``source`` (all or nothing)."""
+    return _load(raw, Sink, "sinks", source, lambda s: _sink_problems(s, rule_names))
+
+
+def rule_to_json(rule: Rule) -> str:
+    """Compact, stable JSON of ``rule`` for the compacted ``wirewatch.rules`` topic."""
+    return json.dumps(
+        rule.model_dump(by_alias=True, exclude_defaults=True), sort_keys=True, ensure_ascii=False
+    )
+
+
+def rule_from_json(value: str | bytes, *, key: str | None = None) -> Rule:
+    """Parse a ``wirewatch.rules`` record; ``key`` (the record key) must equal the rule name."""
+    try:
+        raw = json.loads(value)
+    except ValueError as exc:
+        raise RuleError([f"wirewatch.rules key {key!r}: invalid JSON: {exc}"]) from None
+    source = f"wirewatch.rules key {key!r}" if key is not None else "wirewatch.rules"
+    rule = load_rules([raw], source=source)[0]
+    if key is not None and rule.name != key:
+        raise RuleError([f"{source}: name: {rule.name!r} does not match the record key"])
+    return rule
