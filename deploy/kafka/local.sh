@@ -102,8 +102,8 @@ new_cluster_id() {
 }
 
 fail_start() {
-    echo "local.sh: $1; last lines of $LOGS/server.log:" >&2
-    tail -n 40 "$LOGS/server.log" "$LOGS/stdout.log" 2>/dev/null >&2 || true
+    echo "local.sh: $1; last log lines from $LOGS:" >&2
+    tail -n 40 "$LOGS/server.log" "$LOGS/stdout.log" >&2 2>/dev/null || true
     stop >/dev/null 2>&1 || true
     exit 1
 }
@@ -160,6 +160,9 @@ stop() {
     if kill -0 "$pid" 2>/dev/null; then
         echo "local.sh: broker ignored SIGTERM for ${KAFKA_STOP_TIMEOUT}s; killing" >&2
         kill -KILL "$pid"
+        while kill -0 "$pid" 2>/dev/null; do
+            sleep 0.2
+        done
     fi
     rm -f "$PID_FILE"
     echo "local.sh: broker on port $KAFKA_PORT stopped"
