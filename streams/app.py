@@ -1,0 +1,28 @@
+"""The Faust application every Wirewatch process runs.
+
+Agents live in the ``agents`` package and are found by Faust's autodiscovery when
+a worker starts, so this package never imports them.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from streams.settings import Settings
+
+settings = Settings.from_env()
+
+app = faust.App(
+    settings.namespace,
+    broker=settings.broker,
+    store="memory://",  # tables are rebuilt from their Kafka changelogs on start
+    autodiscover=["streams.polling", "agents"],
+    origin="streams",
+    web_port=settings.web_port,
+    topic_partitions=settings.partitions,
+    topic_replication_factor=settings.replication,
+    consumer_auto_offset_reset="earliest",
+    producer_acks=-1,
+    table_standby_replicas=0,
+    web_enabled=True,
+)

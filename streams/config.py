@@ -1,0 +1,162 @@
+"""The YAML config file: which feeds to watch and how politely to poll them.
+
+``load_config`` validates the whole file and raises ``ConfigError`` listing every
+problem with its place (``file:line: feeds[1].url: ...``), so ``wirewatch
+check-config`` can print them all at once. Sections other agents own (``rules:``,
+``sinks:``) are kept as raw data here and validated by those agents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from streams.feeds.htmllist import HtmlSelectors
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN.pattern, min_length=1, max_length=100)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    """One watched source: an RSS/Atom/RDF/JSON feed, or an HTML "Latest news" list."""
+
+    name: Name
+    url: AnyHttpUrl
+    interval: float = Field(default=60.0, ge=1.0, le=86_400.0)
+    kind: Literal["feed", "html"] = "feed"
+    select: HtmlSelectors | None = None
+
+    @model_validator(mode="after")
+    def _selectors_match_kind(self) -> FeedConfig:
+        if self.kind == "html" and self.select is None:
+            raise ValueError("kind: html needs 'select' with at least 'item' and 'title'")
+        if self.kind == "feed" and self.select is not None:
+            raise ValueError("'select' is only for kind: html")
+        return self
+
+
+class PollingConfig(_Strict):
+    """How every feed is fetched; defaults suit most public sites."""
+
+    user_agent: str = "Wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
+    timeout: float = Field(default=20.0, gt=0, le=300)
+    max_bytes: int = Field(default=5_000_000, ge=1024)
+    per_host_concurrency: int = Field(default=2, ge=1, le=64)
+    jitter: float = Field(default=0.1, ge=0, le=0.5)
+    max_backoff: float = Field(default=3600.0, ge=1)
+
+
+class WirewatchConfig(_Strict):
+    """The whole config file."""
+
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    polling: PollingConfig = Field(default_factory=PollingConfig)
+    rules: list[dict[str, Any]] = Field(default_factory=list)
+    sinks: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_feed_names(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
+        seen: set[str] = set()
+        for feed in feeds:
+            if feed.name in seen:
+                raise ValueError(f"duplicate feed name {feed.name!r}")
+            seen.add(feed.name)
+        return feeds
+
+    def feed(self, name: str) -> FeedConfig | None:
+        return next((f for f in self.feeds if f.name == name), None)
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; ``problems`` holds one line per error."""
+
+    def __init__(self, path: Path | str, problems: Sequence[str]) -> None:
+        self.path = str(path)
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def _format_loc(loc: Sequence[str | int]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (or of its nearest existing parent)."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            child = node.value[part] if part < len(node.value) else None
+        if child is None:
+            break
+        node, line = child, child.start_mark.line + 1
+    return line
+
+
+def parse_config(text: str, path: Path | str) -> WirewatchConfig:
+    """Validate config ``text`` read from ``path`` (used in messages only)."""
+    try:
+        data = yaml.safe_load(text)
+        tree = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(path, [f"{where}: invalid YAML: {exc}"]) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(path, [f"{path}:1: the config must be a mapping with 'feeds:'"])
+    try:
+        return WirewatchConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+            line = _line_of(tree, loc)
+            where = f"{path}:{line}" if line else str(path)
+            problems.append(f"{where}: {_format_loc(loc)}: {err['msg']}")
+        raise ConfigError(path, problems) from exc
+
+
+def load_config(path: Path | str) -> WirewatchConfig:
+    """Read and validate the config file at ``path``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, [f"{path}: cannot read config: {exc.strerror}"]) from exc
+    return parse_config(text, path)
+
+
+def config_problems(path: Path | str) -> list[str]:
+    """Every problem in the config at ``path`` (empty when it is valid)."""
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        return exc.problems
+    return []

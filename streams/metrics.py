@@ -1,0 +1,42 @@
+"""Wirewatch's own Prometheus metrics (one registry per process, served at /metrics).
+
+Label sets stay bounded: feed names come from the config, topics and regions
+from fixed taxonomies, rules and sinks from the config.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+FEED_POLLS = Counter(
+    "wirewatch_feed_polls_total", "Feed polls by outcome (ok, not_modified, error).",
+    ["feed", "outcome"], registry=REGISTRY,
+)
+FEED_POLL_ERRORS = Counter(
+    "wirewatch_feed_poll_errors_total", "Failed feed polls by reason.",
+    ["feed", "reason"], registry=REGISTRY,
+)
+FEED_POLL_DURATION = Histogram(
+    "wirewatch_feed_poll_duration_seconds", "Time to fetch and parse one feed.",
+    ["feed"], registry=REGISTRY,
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+FEED_LAST_SUCCESS = Gauge(
+    "wirewatch_feed_last_success_timestamp_seconds",
+    "Unix time of the feed's last successful poll (200 or 304).",
+    ["feed"], registry=REGISTRY,
+)
+FEED_INTERVAL = Gauge(
+    "wirewatch_feed_interval_seconds", "Configured poll interval of the feed.",
+    ["feed"], registry=REGISTRY,
+)
+FEED_ITEMS = Counter(
+    "wirewatch_feed_items_total", "Items found in successful parses of the feed.",
+    ["feed"], registry=REGISTRY,
+)
+HEADLINES_NEW = Counter(
+    "wirewatch_headlines_new_total", "New headlines published to wirewatch.headlines.",
+    ["feed"], registry=REGISTRY,
+)

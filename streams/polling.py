@@ -1,0 +1,123 @@
+"""Poll scheduling through Kafka partitions, and the polling agent.
+
+The leader's timer emits one ``PollTick`` per feed and interval onto
+``wirewatch.poll-ticks``, keyed by feed name. Whichever worker holds that
+partition polls the feed, using the feed's state from the ``feed-state`` table
+(changelogged to Kafka, co-partitioned with the ticks). When a worker joins or
+dies, feeds move with their partitions: none is polled twice, none forgotten.
+A tick only *allows* a poll: the holder skips it while the feed is backing off
+or was polled less than an interval ago, so a new leader's eager first ticks
+cause no extra polls.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+from faust.sensors.prometheus import setup_prometheus_sensors
+
+from streams import metrics
+from streams.app import app, settings
+from streams.feeds.poller import FeedState, Poller, PollOutcome
+from streams.logs import log_event
+from streams.records import PollTick
+from streams.runtime import current_config
+from streams.topics import headlines_topic, poll_ticks_topic
+
+log = logging.getLogger(__name__)
+
+feed_states = app.Table(
+    "feed-state", default=None, partitions=settings.partitions,
+    help="Per-feed validators, back-off and seen headline ids.",
+)
+
+_next_tick: dict[str, float] = {}  # leader-local schedule; rebuilt by a new leader
+_in_flight: set[str] = set()  # feeds being polled by this worker right now
+
+
+_poller: Poller | None = None
+
+
+def _shared_poller() -> Poller:
+    """The worker's one poller, so per-host limits hold across concurrent polls."""
+    global _poller
+    if _poller is None:
+        _poller = Poller(current_config().polling)
+    return _poller
+
+
+@app.task
+async def declare_topics() -> None:
+    """Create the topics this package writes with their configured partition counts."""
+    for topic in (headlines_topic, poll_ticks_topic):
+        await topic.maybe_declare()
+
+
+@app.timer(1.0, on_leader=True)
+async def emit_poll_ticks() -> None:
+    """Leader only: a tick per feed whenever its interval (with jitter) has passed."""
+    config = current_config()
+    jitter = config.polling.jitter
+    now = time.time()
+    for feed in config.feeds:
+        due = _next_tick.get(feed.name)
+        if due is None:  # spread the first round over a few seconds
+            _next_tick[feed.name] = now + random.uniform(0, min(feed.interval, 3.0))
+            continue
+        if now >= due:
+            await poll_ticks_topic.send(key=feed.name, value=PollTick(feed=feed.name, sent_at=now))
+            _next_tick[feed.name] = now + feed.interval * (1 + random.uniform(-jitter, jitter))
+
+
+def _record(feed_name: str, outcome: PollOutcome, seconds: float) -> None:
+    metrics.FEED_POLLS.labels(feed_name, outcome.outcome).inc()
+    metrics.FEED_POLL_DURATION.labels(feed_name).observe(seconds)
+    if outcome.outcome == "error":
+        metrics.FEED_POLL_ERRORS.labels(feed_name, outcome.error_reason).inc()
+        return
+    metrics.FEED_LAST_SUCCESS.labels(feed_name).set(outcome.state.last_success or 0)
+    metrics.FEED_ITEMS.labels(feed_name).inc(outcome.items)
+    metrics.HEADLINES_NEW.labels(feed_name).inc(len(outcome.new))
+    log_event(log, logging.INFO, "feed_polled", feed=feed_name, outcome=outcome.outcome,
+              items=outcome.items, new=len(outcome.new), seconds=f"{seconds:.3f}")
+
+
+@app.agent(poll_ticks_topic, concurrency=8)
+async def poll_feeds(ticks) -> None:  # noqa: ANN001 -- a Faust stream
+    """Poll each ticked feed that is due; publish its new headlines, then save its state."""
+    async for tick in ticks:
+        if tick.feed in _in_flight:
+            continue
+        _in_flight.add(tick.feed)
+        try:
+            await _poll_if_due(tick)
+        except Exception as exc:  # a bug on one feed must not stop the others
+            log.exception("feed_poll_crashed feed=%s error=%r", tick.feed, exc)
+        finally:
+            _in_flight.discard(tick.feed)
+
+
+async def _poll_if_due(tick: PollTick) -> None:
+    config = current_config()
+    feed = config.feed(tick.feed)
+    if feed is None:
+        log_event(log, logging.WARNING, "tick_for_unknown_feed", feed=tick.feed)
+        return
+    metrics.FEED_INTERVAL.labels(feed.name).set(feed.interval)
+    state = FeedState.from_json(feed_states.get(feed.name))
+    if not state.is_due(feed, time.time(), config.polling.jitter):
+        return
+    started = time.perf_counter()
+    outcome = await _shared_poller().poll(feed, state)
+    # Publish before saving state: a crash in between re-emits, never loses.
+    for headline in outcome.new:
+        await headlines_topic.send(key=headline.id, value=headline)
+    feed_states[feed.name] = outcome.state.to_json()
+    _record(feed.name, outcome, time.perf_counter() - started)
+
+
+# Faust's own sensor (messages, sends, rebalances, commit latency, offsets) shares the
+# registry with Wirewatch's metrics, so /metrics on the web port serves both.
+setup_prometheus_sensors(app, registry=metrics.REGISTRY, name_prefix="wirewatch")

@@ -1,0 +1,127 @@
+"""``wirewatch run``: the whole pipeline on one machine with nothing but Python.
+
+Uses ``$WIREWATCH_BROKER`` when set, else starts the embedded broker; with
+``--demo`` it also serves the bundled demo feeds locally. It then runs a worker
+in a child process and prints each new headline as it arrives. Ctrl-C stops all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+from faust.cli import option
+
+from streams.app import app, settings
+from streams.commands import PlainCommand
+from streams.config import config_problems
+from streams.demo.site import NewsSite
+from streams.demo.timeline import release, write_demo_config
+from streams.embedded_broker import EmbeddedBroker, free_port
+from streams.subscribe import format_headline, subscribe
+from streams.topics import HEADLINES
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+async def _print_headlines(bootstrap: list[str]) -> None:
+    async for _, value in subscribe([HEADLINES], from_beginning=True, bootstrap=bootstrap):
+        print(format_headline(value), flush=True)
+
+
+async def _supervise(worker: asyncio.subprocess.Process, printer: asyncio.Task,
+                     log_path: Path) -> int:
+    """Run until Ctrl-C/SIGTERM (exit 0) or until the worker dies (exit 1)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiter = asyncio.create_task(worker.wait())
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({waiter, stopper, printer}, return_when=asyncio.FIRST_COMPLETED)
+    code = 0
+    if waiter.done():
+        tail = log_path.read_text(errors="replace").splitlines()[-20:]
+        print("worker exited with code", worker.returncode, "; last log lines:",
+              *tail, sep="\n", file=sys.stderr)
+        code = 1
+    elif printer.done() and printer.exception():
+        print(f"headline printer failed: {printer.exception()}", file=sys.stderr)
+        code = 1
+    for task in (printer, stopper):
+        task.cancel()
+    if worker.returncode is None:
+        worker.terminate()
+        try:
+            await asyncio.wait_for(worker.wait(), 30)
+        except TimeoutError:
+            worker.kill()
+    return code
+
+
+async def quickstart(demo: bool, step: float) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="wirewatch-run-"))
+    env = dict(os.environ)
+    with contextlib.ExitStack() as stack:
+        if not os.environ.get("WIREWATCH_BROKER"):
+            broker = stack.enter_context(EmbeddedBroker(workdir / "broker.log"))
+            env["WIREWATCH_BROKER"] = broker.url
+            print(f"embedded broker (Tansu) at {broker.url}", flush=True)
+        site = NewsSite("Caliber demo") if demo else None
+        releaser = None
+        if site is not None:
+            await site.start()
+            releaser = asyncio.create_task(release(site, step))
+            config_path = write_demo_config(site.base_url, workdir / "wirewatch.yaml")
+            print(f"demo news site at {site.base_url}/rss and {site.base_url}/latest", flush=True)
+        else:
+            config_path = settings.config_path
+        problems = config_problems(config_path)
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            return 1
+        env["WIREWATCH_CONFIG"] = str(config_path)
+        port = settings.web_port if _port_is_free(settings.web_port) else free_port()
+        log_path = workdir / "worker.log"
+        with log_path.open("wb") as log:
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "streams", "worker", "--web-port", str(port),
+                env=env, stdout=log, stderr=asyncio.subprocess.STDOUT,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        print(f"worker started: log {log_path}, metrics http://127.0.0.1:{port}/metrics",
+              "Ctrl-C stops everything. New headlines:", sep="\n", flush=True)
+        bootstrap = [env["WIREWATCH_BROKER"].split("://", 1)[-1]]
+        printer = asyncio.create_task(_print_headlines(bootstrap))
+        try:
+            return await _supervise(worker, printer, log_path)
+        finally:
+            if releaser is not None:
+                releaser.cancel()
+            if site is not None:
+                await site.stop()
+
+
+@app.command(
+    option("--demo", is_flag=True, default=False,
+           help="Serve the bundled demo feeds locally and watch them."),
+    option("--step", type=float, default=4.0, show_default=True,
+           help="Demo: seconds between new demo headlines."),
+    base=PlainCommand,
+)
+async def run(self: PlainCommand, demo: bool, step: float) -> int:
+    """Quickstart: broker (embedded unless $WIREWATCH_BROKER), worker, live headlines."""
+    return await quickstart(demo=demo, step=step)

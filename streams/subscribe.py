@@ -1,0 +1,55 @@
+"""Reading Wirewatch topics from the command line (``wirewatch headlines``, ``alerts``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from streams.app import settings
+from streams.logs import log_event
+
+log = logging.getLogger(__name__)
+
+
+async def subscribe(
+    topics: Sequence[str], *, from_beginning: bool = False, bootstrap: list[str] | None = None
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(topic, value)`` for each JSON message, without joining a consumer group.
+
+    ``from_beginning`` replays what the topics retain; otherwise only new messages.
+    A message that is not a JSON object is logged and skipped.
+    """
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap or settings.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+    )
+    await consumer.start()
+    try:
+        async for msg in consumer:
+            try:
+                value = json.loads(msg.value or b"")
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                log_event(log, logging.WARNING, "skipped_message", topic=msg.topic,
+                          partition=msg.partition, offset=msg.offset, error=str(exc))
+                continue
+            if isinstance(value, dict):
+                yield msg.topic, value
+    finally:
+        await consumer.stop()
+
+
+def format_headline(h: dict[str, Any]) -> str:
+    """One human-readable line: time, feed, title, url."""
+    when = (h.get("published") or h.get("fetched_at") or "")[:16].replace("T", " ")
+    return f"{when:16}  [{h.get('feed', '?')}] {h.get('title', '')}  <{h.get('url', '')}>"
+
+
+def dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=False)
