@@ -1,0 +1,198 @@
+"""docker-compose.yml, checked by Debian's docker-compose (no Docker engine needed)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from functools import cache
+from pathlib import Path, PurePosixPath
+
+import pytest
+import yaml
+
+from agents.alerts.rules import load_rules
+from streams.config import load_config
+from tests.deploy.dashboard_exprs import REPO
+
+COMPOSE_FILE = REPO / "docker-compose.yml"
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
+CREATE_TOPICS = REPO / "deploy" / "compose" / "create-topics.sh"
+
+#: The topics Wirewatch owns (issue 5 and the pipeline issue); Faust makes its own.
+DATA_TOPICS = [
+    "wirewatch.poll-ticks",
+    "wirewatch.headlines",
+    "wirewatch.classified",
+    "wirewatch.alerts",
+    "wirewatch.alerts.dead",
+]
+RULES_TOPIC = "wirewatch.rules"
+
+
+@cache
+def compose_config() -> dict:
+    """The file as docker-compose resolves it (validated against the compose schema)."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip(
+            "docker-compose missing: apt-get install docker-compose (deploy/apt-packages.txt)"
+        )
+    result = subprocess.run(
+        [binary, "-f", str(COMPOSE_FILE), "config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def service(name: str) -> dict:
+    return compose_config()["services"][name]
+
+
+def bind_mounts(name: str) -> dict[str, Path]:
+    """Container path -> host path of the service's bind mounts (named volumes skipped)."""
+    mounts = {}
+    for volume in service(name).get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if source.startswith("/"):
+            mounts[target] = Path(source)
+    return mounts
+
+
+def host_path(name: str, container_path: str) -> Path:
+    """The host file behind ``container_path`` inside service ``name``."""
+    wanted = PurePosixPath(container_path)
+    for target, source in bind_mounts(name).items():
+        if wanted == PurePosixPath(target) or PurePosixPath(target) in wanted.parents:
+            return source / wanted.relative_to(target)
+    raise AssertionError(f"{name}: nothing mounted at {container_path}")
+
+
+def kafka_version() -> str:
+    pom = (REPO / "deploy" / "kafka" / "pom.xml").read_text(encoding="utf-8")
+    match = re.search(r"<kafka.version>([^<]+)</kafka.version>", pom)
+    assert match, "deploy/kafka/pom.xml: no <kafka.version>"
+    return match.group(1)
+
+
+def test_services():
+    assert set(compose_config()["services"]) == {
+        "kafka",
+        "topics",
+        "worker",
+        "prometheus",
+        "grafana",
+    }
+
+
+def test_kafka_is_the_tested_version_in_kraft_mode():
+    image = f"apache/kafka:{kafka_version()}"
+    assert service("kafka")["image"] == image
+    assert service("topics")["image"] == image
+    env = service("kafka")["environment"]
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert not [key for key in env if "ZOOKEEPER" in key]
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+
+
+@pytest.mark.parametrize("name", ["kafka", "topics", "worker", "prometheus", "grafana"])
+def test_every_bind_mount_exists(name):
+    for target, source in bind_mounts(name).items():
+        assert source.exists(), f"{name}: {source} (mounted at {target}) does not exist"
+        assert REPO in source.parents, f"{name}: {source} is outside the repository"
+
+
+def test_worker_scales():
+    worker = service("worker")
+    assert "container_name" not in worker
+    assert "ports" not in worker, "a published port would clash between replicas"
+    assert worker["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert Path(worker["build"]["context"], worker["build"]["dockerfile"]) == DOCKERFILE
+
+
+def test_worker_config_is_mounted_and_valid():
+    env = service("worker")["environment"]
+    assert env["WIREWATCH_BROKER"] == "kafka://kafka:9092"
+    path = host_path("worker", env["WIREWATCH_CONFIG"])
+    config = load_config(path)
+    assert config.feeds, f"{path}: no feeds"
+    assert load_rules(config.rules, source=str(path))
+
+
+def test_prometheus_scrapes_every_worker_on_its_web_port():
+    prometheus = service("prometheus")
+    config_path = host_path("prometheus", "/etc/prometheus/prometheus.yml")
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "wirewatch"]
+    (dns,) = job["dns_sd_configs"]
+    assert dns["names"] == ["worker"] and dns["type"] == "A"
+    assert str(dns["port"]) == str(service("worker")["environment"]["WIREWATCH_WEB_PORT"])
+    # rule_files are relative to the config file: they must land on the mounted rules.
+    for pattern in config["rule_files"]:
+        container_glob = PurePosixPath("/etc/prometheus") / pattern
+        rules_dir = host_path("prometheus", str(container_glob.parent))
+        assert list(rules_dir.glob(container_glob.name)), f"{pattern} matches no rules file"
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+
+
+def test_grafana_serves_the_provisioned_dashboards_on_3000():
+    grafana = service("grafana")
+    assert {"published": 3000, "target": 3000} in grafana["ports"]
+    provider_file = host_path("grafana", "/etc/grafana/provisioning/dashboards/dashboards.yml")
+    (provider,) = yaml.safe_load(provider_file.read_text(encoding="utf-8"))["providers"]
+    dashboards = host_path("grafana", provider["options"]["path"])
+    assert sorted(p.name for p in dashboards.glob("*.json")) == ["overview.json", "pipeline.json"]
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert host_path("grafana", home).is_file()
+    assert host_path("grafana", "/etc/grafana/provisioning/datasources/prometheus.yml").is_file()
+
+
+def run_create_topics(tmp_path: Path, partitions: str) -> list[list[str]]:
+    """Run the topic script against a stub kafka-topics.sh; return each call's arguments."""
+    log = tmp_path / "calls"
+    stub = tmp_path / "kafka-topics.sh"
+    stub.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n', encoding="utf-8")
+    stub.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "KAFKA_BIN": str(tmp_path), "WIREWATCH_PARTITIONS": partitions}
+    subprocess.run(["sh", str(CREATE_TOPICS)], env=env, check=True, timeout=30)
+    return [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+def option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def test_create_topics_sizes_partitions_for_scaled_workers(tmp_path):
+    partitions = str(service("topics")["environment"]["WIREWATCH_PARTITIONS"])
+    assert partitions == str(service("worker")["environment"]["WIREWATCH_PARTITIONS"])
+    assert int(partitions) >= 3, "--scale worker=3 needs at least 3 partitions"
+    calls = [args for args in run_create_topics(tmp_path, partitions) if "--create" in args]
+    created = {option(args, "--topic"): args for args in calls}
+    assert sorted(created) == sorted([*DATA_TOPICS, RULES_TOPIC])
+    for topic in DATA_TOPICS:
+        assert option(created[topic], "--partitions") == partitions, topic
+        assert "--if-not-exists" in created[topic]
+    rules = created[RULES_TOPIC]
+    assert option(rules, "--partitions") == "1"
+    assert option(rules, "--config") == "cleanup.policy=compact"
+    assert option(rules, "--bootstrap-server") == "kafka:9092"
+
+
+def test_dockerfile_builds_from_existing_files_and_runs_the_worker():
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    for line in re.findall(r"^COPY (?!--from)(.+)$", text, flags=re.MULTILINE):
+        *sources, _ = line.split()
+        for source in sources:
+            assert (REPO / source).exists(), f"deploy/Dockerfile: COPY {source}: no such path"
+    assert 'CMD ["wirewatch", "worker"]' in text
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert "wirewatch" in scripts["scripts"]
+    port = service("worker")["environment"]["WIREWATCH_WEB_PORT"]
+    assert re.search(rf"^EXPOSE {port}$", text, flags=re.MULTILINE)
