@@ -22,7 +22,6 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,23 +31,40 @@ FIELDS = ("title", "summary")
 _WORD = re.compile(r"[^\W_]+")
 
 
-@lru_cache(maxsize=4096)
-def _fold_char(ch: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", ch)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table folding one character: NFKD, marks dropped, casefolded."""
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+        self[code] = folded
+        return folded
+
+
+class _OddTable(dict[int, int | None]):
+    """``str.translate`` table deleting characters that fold to exactly one character."""
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if len(_FOLD[code]) == 1 else code
+        self[code] = value
+        return value
+
+
+_FOLD = _FoldTable()
+_ODD = _OddTable()
 
 
 def _fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
-    """Folded text and, unless it is ASCII, the original index of every folded character."""
+    """Folded text and, unless it has the same length, the original index of every character."""
     if text.isascii():
         return text.lower(), None
-    parts: list[str] = []
+    folded = text.translate(_FOLD)
+    if not text.translate(_ODD):  # every character folded to one: offsets are unchanged
+        return folded, None
     offsets: list[int] = []
     for index, ch in enumerate(text):
-        folded = _fold_char(ch)
-        parts.append(folded)
-        offsets.extend([index] * len(folded))
-    return "".join(parts), offsets
+        offsets.extend([index] * len(_FOLD[ord(ch)]))
+    return folded, offsets
 
 
 def fold(text: str) -> str:
@@ -107,7 +123,9 @@ def _tokenise(name: str, text: str) -> _Field:
         if offsets is None:
             spans.append(m.span())
         else:
-            spans.append((offsets[m.start()], offsets[m.end() - 1] + 1))
+            # end at the next kept character, so dropped combining marks stay in the span
+            end = offsets[m.end()] if m.end() < len(offsets) else len(text)
+            spans.append((offsets[m.start()], end))
     return _Field(name, text, tokens, spans)
 
 

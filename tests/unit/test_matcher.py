@@ -128,6 +128,18 @@ def test_spans_point_into_the_original_text():
     ]
 
 
+def test_spans_survive_characters_that_fold_to_several_or_none():
+    title = "Straße ﬁre: cafe\u0301 peacekeepers in Nagorno"
+    m = match_rule(rule(any=["peacekeepers", "cafe", "fire", "Nagorno"]), headline(title))
+    assert m is not None
+    assert [title[t.start : t.end] for t in m.matched] == [
+        "ﬁre",
+        "cafe\u0301",
+        "peacekeepers",
+        "Nagorno",
+    ]
+
+
 def test_regex_is_case_insensitive_and_reports_spans():
     r = rule(regex=r"\bcop\s?\d{2}\b")
     m = match_rule(r, headline("Day two of Cop 29", "no match here"))
