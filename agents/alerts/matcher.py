@@ -187,13 +187,15 @@ def _headline_facets(headline: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     """Case-folded filter values of a headline: feed, topic labels and codes, regions, countries."""
 
     def values(items: object, *keys: str) -> frozenset[str]:
-        found = set()
-        for item in items or ():  # type: ignore[attr-defined]
-            for key in keys:
-                value = item.get(key) if isinstance(item, Mapping) else None
-                if isinstance(value, str):
-                    found.add(value.casefold())
-        return frozenset(found)
+        if not isinstance(items, list):
+            return frozenset()
+        return frozenset(
+            value.casefold()
+            for item in items
+            if isinstance(item, Mapping)
+            for key in keys
+            if isinstance(value := item.get(key), str)
+        )
 
     feed = headline.get("feed")
     return {

@@ -50,11 +50,11 @@ from agents.alerts.matcher import term_tokens
 from agents.alerts.records import ALERT_FIELDS
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
 def _valid_name(name: str) -> str:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise ValueError("use 1-100 letters, digits, '-', '_' or '.'")
     return name
 
@@ -275,6 +275,8 @@ def _load(
     source: str,
     extra_checks: Callable[[dict[str, Any]], list[str]],
 ) -> list[_Model]:
+    if not isinstance(raw, list | tuple):
+        raise RuleError([f"{source}: {section}: must be a list, not {type(raw).__name__}"])
     problems: list[str] = []
     loaded: list[_Model] = []
     first_index: dict[str, int] = {}

@@ -126,6 +126,11 @@ def test_unknown_topics_and_regions_are_reported_case_insensitively():
     ]
 
 
+def test_section_must_be_a_list():
+    with pytest.raises(RuleError, match=r"^w.yaml: rules: must be a list, not dict$"):
+        load_rules({"name": "x"}, source="w.yaml")
+
+
 def test_never_half_loaded():
     with pytest.raises(RuleError):
         load_rules([*EXAMPLE, {"name": "broken"}], source="w.yaml")
