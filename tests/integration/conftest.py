@@ -1,0 +1,191 @@
+"""Integration fixtures: the real Kafka broker, worker processes, a local news site.
+
+The broker is the one ``deploy/kafka/local.sh start`` runs (``make test`` starts
+it); ``WIREWATCH_BROKER`` points elsewhere. A missing broker fails the tests:
+they are never skipped. Each test gets its own namespace (app id and topic
+prefix), so tests share the broker without sharing state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.demo.site import NewsSite, Story
+from streams.embedded_broker import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+BROKER = os.environ.get("WIREWATCH_BROKER", "kafka://127.0.0.1:9092")
+BOOTSTRAP = BROKER.split("://", 1)[-1]
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    host, port = BOOTSTRAP.split(",")[0].rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), 3).close()
+    except OSError as exc:
+        pytest.fail(f"no Kafka broker at {BOOTSTRAP} ({exc}); run deploy/kafka/local.sh start")
+    return BOOTSTRAP
+
+
+@pytest.fixture
+def namespace(kafka_bootstrap: str) -> str:
+    return f"ww-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def news_site() -> AsyncIterator[NewsSite]:
+    site = NewsSite("Test News")
+    await site.start()
+    yield site
+    await site.stop()
+
+
+def add_stories(site: NewsSite, *titles: str) -> list[Story]:
+    from datetime import UTC, datetime
+
+    stories = []
+    for title in titles:
+        slug = "-".join(title.lower().split())[:60] + f"-{len(site.stories)}"
+        story = Story(slug, title, f"About {title}", datetime.now(UTC))
+        site.publish(story)
+        stories.append(story)
+    return stories
+
+
+def write_config(path: Path, feeds: list[dict]) -> Path:
+    path.write_text(json.dumps({"feeds": feeds}), encoding="utf-8")  # JSON is YAML
+    return path
+
+
+class Worker:
+    """A ``wirewatch worker`` child process with its own web port and log file."""
+
+    def __init__(self, namespace: str, config: Path, log_path: Path, **env: str) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self.env = {
+            **os.environ, "WIREWATCH_BROKER": BROKER, "WIREWATCH_NAMESPACE": namespace,
+            "WIREWATCH_CONFIG": str(config), "WIREWATCH_WEB_PORT": str(self.port), **env,
+        }
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Worker:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"], env=self.env, cwd=REPO,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        return self
+
+    def stop(self, timeout: float = 60) -> int:
+        """Graceful stop (SIGTERM), as an operator or orchestrator would do."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        """Samples of /metrics as {(name, sorted labels): value}; {} while not serving."""
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return {}
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples
+        }
+
+    def polls(self, feed: str) -> float:
+        """Total polls of ``feed`` this worker made (any outcome)."""
+        return sum(v for (name, labels), v in self.metrics().items()
+                   if name == "wirewatch_feed_polls_total" and ("feed", feed) in labels)
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path, namespace: str) -> Callable[..., Worker]:
+    workers: list[Worker] = []
+
+    def _start(config: Path, name: str = "worker", **env: str) -> Worker:
+        worker = Worker(namespace, config, tmp_path / f"{name}.log", **env).start()
+        workers.append(worker)
+        return worker
+
+    yield _start
+    for worker in workers:
+        worker.stop()
+
+
+class TopicReader:
+    """Reads every message of a topic from the beginning, keeping them in order."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.messages: list[tuple[str | None, dict]] = []
+        self._consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=BOOTSTRAP, group_id=None, auto_offset_reset="earliest",
+            enable_auto_commit=False, metadata_max_age_ms=1000,
+        )
+
+    async def __aenter__(self) -> TopicReader:
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def drain(self, seconds: float) -> list[tuple[str | None, dict]]:
+        """Read for ``seconds`` more; return everything read so far."""
+        batches = await self._consumer.getmany(timeout_ms=int(seconds * 1000))
+        for records in batches.values():
+            for r in records:
+                self.messages.append((r.key.decode() if r.key else None, json.loads(r.value)))
+        return self.messages
+
+    async def wait_for(self, predicate: Callable[[list], bool], timeout: float,
+                       what: str, worker: Worker | None = None) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(await self.drain(0.5)):
+                return self.messages
+        tail = f"\nworker log:\n{worker.log_tail()}" if worker else ""
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}; "
+                             f"got {len(self.messages)} messages{tail}")
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
+                     worker: Worker | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.5)
+    tail = f"\nworker log:\n{worker.log_tail()}" if worker else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}{tail}")

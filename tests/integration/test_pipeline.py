@@ -1,0 +1,135 @@
+"""The headline pipeline end to end on real Apache Kafka, with a local news site."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from streams.demo.site import NewsSite
+
+from .conftest import TopicReader, add_stories, wait_until, write_config
+
+pytestmark = pytest.mark.kafka
+
+HTML_SELECT = {
+    "item": "aside.latest-news li", "title": ".title", "link": "a", "summary": ".sub",
+    "published": "time", "date_format": "%d %B %Y - %H:%M", "timezone": "Asia/Baku",
+}
+
+
+def site_feeds(site: NewsSite, interval: float = 1) -> list[dict]:
+    return [
+        {"name": "site-rss", "url": f"{site.base_url}/rss", "interval": interval},
+        {"name": "site-latest", "url": f"{site.base_url}/latest", "interval": interval,
+         "kind": "html", "select": HTML_SELECT},
+    ]
+
+
+def per_feed(messages: list) -> Counter:
+    return Counter(value["feed"] for _, value in messages)
+
+
+async def test_new_headlines_land_once_and_later_ones_follow(
+    news_site, namespace, tmp_path, start_worker
+):
+    first = add_stories(news_site, "Azerbaijan continues clearing Karabakh of mines",
+                        "UAE takes precautions ahead of expected storm",
+                        "ICESCO Director-General invited to COP29")
+    broken = {"name": "broken", "url": f"{news_site.base_url}/missing", "interval": 1}
+    config = write_config(tmp_path / "wirewatch.yaml", [*site_feeds(news_site), broken])
+    worker = start_worker(config)
+
+    async with TopicReader(f"{namespace}.headlines") as reader:
+        await reader.wait_for(lambda m: len(m) >= 6, 90, "the first 6 headlines", worker)
+        # Several more polls: unchanged pages answer 304 and emit nothing.
+        polled = news_site.requests["/rss"]
+        await wait_until(lambda: news_site.not_modified["/rss"] >= 2
+                         and news_site.not_modified["/latest"] >= 2, 30, "304 answers", worker)
+        assert news_site.requests["/rss"] > polled
+        messages = await reader.drain(2)
+        assert per_feed(messages) == {"site-rss": 3, "site-latest": 3}
+        assert {v["title"] for _, v in messages} == {s.title for s in first}
+        for key, value in messages:
+            assert key == value["id"]
+            assert value["source"] == "127.0.0.1"
+            assert value["url"].startswith(news_site.base_url + "/news/")
+            assert "utm_source" not in value["url"]
+            assert value["fetched_at"].endswith("Z")
+            assert set(value) == {"id", "feed", "source", "title", "url", "summary",
+                                  "published", "fetched_at"}
+
+        later = add_stories(news_site, "Bitcoin price dips below $58,000 first time in two months")
+        await reader.wait_for(lambda m: len(m) >= 8, 60, "the later headline", worker)
+        await reader.drain(3)
+        new = [v for _, v in reader.messages[6:]]
+        assert sorted(v["feed"] for v in new) == ["site-latest", "site-rss"]
+        assert {v["title"] for v in new} == {later[0].title}
+
+    # The broken feed never stopped the others, and the operator can see why it fails.
+    errors = worker.metrics()
+    assert errors[("wirewatch_feed_poll_errors_total",
+                   (("feed", "broken"), ("reason", "http_4xx")))] >= 1
+    assert errors[("wirewatch_feed_polls_total",
+                   (("feed", "site-rss"), ("outcome", "not_modified")))] >= 2
+
+
+async def test_worker_restart_emits_nothing_again(news_site, namespace, tmp_path, start_worker):
+    add_stories(news_site, "Iran's supreme leader says Palestine must be returned",
+                "BRICS de-dollarization threatens US economy")
+    config = write_config(tmp_path / "wirewatch.yaml", site_feeds(news_site))
+    first = start_worker(config, "first")
+    async with TopicReader(f"{namespace}.headlines") as reader:
+        await reader.wait_for(lambda m: len(m) >= 4, 90, "the first headlines", first)
+        assert first.stop() == 0, first.log_tail()
+
+        requests_before = sum(news_site.requests.values())
+        second = start_worker(config, "second")
+        # The restarted worker polls the site again (state came back from Kafka: 304s)...
+        await wait_until(lambda: sum(news_site.requests.values()) >= requests_before + 4,
+                         90, "polls after the restart", second)
+        await reader.drain(3)
+        assert len(reader.messages) == 4, [v["title"] for _, v in reader.messages]
+        assert news_site.not_modified["/rss"] >= 1
+        # ...and still finds what is really new.
+        add_stories(news_site, "Azerbaijani premier meets Malaysian Parliament Senate president")
+        await reader.wait_for(lambda m: len(m) >= 6, 60, "the new headline", second)
+        await reader.drain(3)
+        assert len(reader.messages) == 6
+        landed = Counter((v["feed"], v["id"]) for _, v in reader.messages)
+        assert set(landed.values()) == {1}
+
+
+async def test_two_workers_share_feeds_and_take_over(news_site, namespace, tmp_path, start_worker):
+    add_stories(news_site, "Hungary against Armenia's militarisation")
+    names = [f"feed-{i:02d}" for i in range(12)]
+    feeds = [{"name": n, "url": f"{news_site.base_url}/rss?f={n}", "interval": 1} for n in names]
+    config = write_config(tmp_path / "wirewatch.yaml", feeds)
+    a = start_worker(config, "a")
+    b = start_worker(config, "b")
+    async with TopicReader(f"{namespace}.headlines") as reader:
+        await reader.wait_for(lambda m: len(m) >= 12, 120, "a headline from every feed", a)
+
+        def both_polling() -> bool:
+            return any(a.polls(n) for n in names) and any(b.polls(n) for n in names)
+
+        await wait_until(both_polling, 90, "both workers polling", b)
+        await asyncio.sleep(3)  # let the rebalance settle
+        # In a quiet window, each feed is polled by exactly one worker.
+        snap1 = {n: (a.polls(n), b.polls(n)) for n in names}
+        await asyncio.sleep(8)
+        snap2 = {n: (a.polls(n), b.polls(n)) for n in names}
+        by_a = {n for n in names if snap2[n][0] > snap1[n][0]}
+        by_b = {n for n in names if snap2[n][1] > snap1[n][1]}
+        assert by_a | by_b == set(names), f"feeds nobody polled: {set(names) - by_a - by_b}"
+        assert not by_a & by_b, f"feeds polled by both workers: {by_a & by_b}"
+        assert by_a and by_b, "the feeds were not shared"
+
+        # One worker stops: the other takes over all of its feeds.
+        assert a.stop() == 0, a.log_tail()
+        taken = {n: b.polls(n) for n in names}
+        await wait_until(lambda: all(b.polls(n) > taken[n] for n in names), 90,
+                         "the survivor polling every feed", b)
+        await reader.drain(2)
+        assert Counter(v["feed"] for _, v in reader.messages) == dict.fromkeys(names, 1)
