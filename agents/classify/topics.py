@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from agents.classify.errors import DataError
-from agents.classify.matcher import PhraseIndex
+from agents.classify.matcher import PhraseIndex, fold, phrase_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,8 @@ class TopicModel:
                  summary_weight: float) -> None:
         self.topics = topics
         self._index: PhraseIndex[_Term] = PhraseIndex(terms)
+        self._words = frozenset(k for k in (fold(t.rstrip("*")).strip() for t, _ in terms)
+                                if k and " " not in k)
         self.threshold = threshold
         self.secondary_ratio = secondary_ratio
         self.max_topics = max_topics
@@ -71,9 +73,17 @@ class TopicModel:
             lexicon = spec.get("terms")
             if not isinstance(lexicon, dict) or not lexicon:
                 raise DataError(f"{where}: needs a non-empty 'terms' mapping")
+            keys: dict[str, str] = {}
             for term, weight in lexicon.items():
                 if not isinstance(weight, int | float) or isinstance(weight, bool):
                     raise DataError(f"{where}: term {term!r} needs a numeric weight")
+                key = phrase_key(str(term))
+                if not key:
+                    raise DataError(f"{where}: term {term!r} has no letters or digits")
+                if key in keys:
+                    raise DataError(f"{where}: terms {keys[key]!r} and {term!r} match the same "
+                                    "text")
+                keys[key] = str(term)
                 terms.append((str(term), _Term(len(topics), float(weight), str(term))))
             topics.append(Topic(spec["code"], spec["label"], spec["name"]))
         settings = {k: doc.get(k, d) for k, d in (("threshold", 1.0), ("secondary_ratio", 0.5),
@@ -85,21 +95,26 @@ class TopicModel:
                    float(settings["secondary_ratio"]), int(settings["max_topics"]),
                    float(settings["summary_weight"]))
 
+    @property
+    def words(self) -> frozenset[str]:
+        """The single-word terms (without the prefix star), folded."""
+        return self._words
+
     def score(self, title: str, padded_title: str, summary: str = "",
               padded_summary: str = "") -> list[TopicScore]:
         """The headline's topics, best first (see topics.yaml for the selection rule)."""
         weights: dict[int, float] = {}
         evidence: dict[int, list[str]] = {}
-        seen: set[str] = set()
+        seen: set[tuple[int, str]] = set()
         for text, padded, factor in ((title, padded_title, 1.0),
                                      (summary, padded_summary, self.summary_weight)):
             if not padded:
                 continue
             for hit in self._index.find(padded):
                 for term in hit.values:
-                    if term.term in seen:
-                        continue
-                    seen.add(term.term)
+                    if (term.topic, term.term) in seen:
+                        continue  # a term counts once, even if in both title and summary
+                    seen.add((term.topic, term.term))
                     weights[term.topic] = weights.get(term.topic, 0.0) + term.weight * factor
                     evidence.setdefault(term.topic, []).append(text[hit.start:hit.end])
         ranked = sorted((w, t) for t, w in weights.items() if w > 0)
