@@ -1,0 +1,71 @@
+"""Throughput and memory of the headline classifier on one core (a benchmark, not a test).
+
+    .venv/bin/python bench/classify_speed.py                # 5 runs over 50,000 headlines
+    .venv/bin/python bench/classify_speed.py --runs 9 --headlines 100000
+
+Headlines are the evaluation sets' titles, repeated. Prints headlines/s per run and the median,
+load time, and peak RSS (resource.getrusage) of the whole process. Pins itself to one CPU where
+the OS allows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agents.classify import Classifier  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "classify"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--headlines", type=int, default=50_000)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    titles = [json.loads(line)["title"]
+              for name in ("eval_dev.jsonl", "eval_holdout.jsonl")
+              for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    headlines = (titles * (args.headlines // len(titles) + 1))[:args.headlines]
+
+    started = time.perf_counter()
+    classifier = Classifier.load()
+    load_s = time.perf_counter() - started
+    rss_after_load = peak_rss_mb()
+
+    rates = []
+    for run in range(1, args.runs + 1):
+        started = time.perf_counter()
+        for title in headlines:
+            classifier.classify(title)
+        elapsed = time.perf_counter() - started
+        rates.append(len(headlines) / elapsed)
+        print(f"run {run}: {rates[-1]:,.0f} headlines/s")
+    print(f"python {platform.python_version()} on {platform.machine()}, "
+          f"{platform.processor() or 'unknown cpu'}, {os.cpu_count()} logical cpus")
+    print(f"classifier_version {classifier.version}")
+    print(f"load: {load_s:.2f} s, peak RSS after load {rss_after_load:.0f} MB")
+    print(f"median: {statistics.median(rates):,.0f} headlines/s over {args.runs} runs "
+          f"of {len(headlines):,} headlines")
+    print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

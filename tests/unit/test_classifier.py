@@ -1,0 +1,163 @@
+"""Headline classifier: the issue's must-pass headlines, hard place names, other languages."""
+
+import json
+
+import pytest
+
+from agents.classify import Classifier
+from agents.classify.matcher import PhraseIndex, fold, pad
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier.load()
+
+
+def countries(clf, title):
+    return clf.classify(title).country_codes
+
+
+def test_karabakh_headline(clf):
+    result = clf.classify("Azerbaijan continues clearing Karabakh of mines")
+    assert result.country_codes == ["AZ"]
+    assert result.countries[0].evidence == ["Azerbaijan", "Karabakh"]
+    assert "South Caucasus" in result.region_names
+    assert result.topic_labels[0] == "conflict/war/peace"
+    assert result.topics[0].evidence == ["mines"]
+    assert result.language == "en"
+
+
+def test_indonesia_volcano_headline(clf):
+    result = clf.classify("Indonesia volcano eruption spreads ash to Malaysia, shutting airports")
+    assert set(result.country_codes) == {"ID", "MY"}
+    assert "South-eastern Asia" in result.region_names
+    assert result.topic_labels[0] == "disaster/accident"
+    region = next(r for r in result.regions if r.name == "South-eastern Asia")
+    assert region.kind == "m49" and set(region.countries) == {"ID", "MY"}
+
+
+def test_bitcoin_headline_has_economy_and_no_country(clf):
+    result = clf.classify("Bitcoin price dips below $58,000 first time in two months")
+    assert result.topic_labels[0] == "economy/business/finance"
+    assert result.countries == [] and result.regions == []
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("Atlanta, Georgia police officer shot during traffic stop", ["US"]),
+    ("Georgia governor signs new election bill", ["US"]),
+    ("Protesters rally in Tbilisi as Georgian parliament votes", ["GE"]),
+    ("European Parliament calls for stripping Georgia of EU candidate status", ["GE", "EU"]),
+    ("Michael Jordan sells stake in basketball team", []),
+    ("Jordan's king meets Egyptian president in Amman", ["JO", "EG"]),
+    ("Chad Smith releases new album", []),
+    ("Chad's transitional leader declared election winner", ["TD"]),
+    ("Family spends fortune on Thanksgiving turkey dinner", []),
+    ("Record numbers buy Turkey for Thanksgiving feast", []),
+    ("Turkey explores joining lawsuit against Israel", ["TR", "IL"]),
+    ("Iraq sets up military bases on border with Türkiye", ["IQ", "TR"]),
+    ("Niger junta orders French troops to leave", ["NE", "FR"]),
+    ("Nigeria's central bank raises rates", ["NG"]),
+    ("Nigerien coup leaders close airspace", ["NE"]),
+    ("New Jersey governor signs budget", ["US"]),
+    ("Jersey votes to legalise assisted dying", ["JE"]),
+    ("Messi jersey sells for record sum at auction", []),
+    ("Paris Hilton launches a podcast", []),
+    ("Washington Post cuts newsroom jobs", []),
+    ("Brussels warns Budapest over rule-of-law failings", ["EU", "HU"]),
+    ("Kremlin says talks are possible", ["RU"]),
+    ("Pentagon announces new aid package for Ukraine", ["US", "UA"]),
+    ("Israel is ready to launch operation in Rafah", ["IL", "PS"]),
+    ("Join us for the weekly news quiz", []),
+    ("Gold price hits record high", []),
+])
+def test_hard_place_names(clf, title, expected):
+    assert sorted(countries(clf, title)) == sorted(expected)
+
+
+@pytest.mark.parametrize(("title", "codes", "language"), [
+    ("Азербайджан и Армения договорились о границе", {"AZ", "AM"}, "ru"),
+    ("Беспилотники атаковали Москву ночью", {"RU"}, "ru"),
+    ("Türkiye ile Irak arasında yeni enerji anlaşması", {"TR", "IQ"}, "tr"),
+    ("Azərbaycan və Gürcüstan arasında yeni dəmir yolu", {"AZ", "GE"}, "az"),
+    ("وزير الخارجية المصري يزور أذربيجان", {"EG", "AZ"}, "ar"),
+    ("Séisme au Maroc: le bilan dépasse 2 000 morts", {"MA"}, "fr"),
+    ("Starkregen sorgt für Überschwemmungen in Bayern", {"DE"}, "de"),
+])
+def test_other_languages(clf, title, codes, language):
+    result = clf.classify(title)
+    assert set(result.country_codes) == codes
+    assert result.language == language
+
+
+def test_region_named_without_country(clf):
+    result = clf.classify("Drought threatens harvests across the Sahel")
+    assert result.countries == []
+    assert result.regions[0].name == "Sahel" and result.regions[0].evidence == ["Sahel"]
+    assert result.regions[0].countries == []
+
+
+def test_a_country_sits_in_several_regions(clf):
+    names = clf.classify("Kazakh leader welcomes peace talks").region_names
+    assert names == ["Central Asia"]
+    names = clf.classify("Riyadh hosts summit").region_names
+    assert {"Western Asia", "Middle East", "Gulf"} <= set(names)
+
+
+def test_summary_adds_weaker_evidence(clf):
+    alone = clf.classify("Talks resume")
+    both = clf.classify("Talks resume", "Delegations from Armenia met in Geneva.")
+    assert alone.countries == []
+    armenia = both.countries[0]
+    assert armenia.code == "AM" and armenia.evidence == ["Armenia"] and armenia.score < 1.0
+
+
+def test_scores_rank_and_stay_in_range(clf):
+    result = clf.classify("Russian missiles from Russia strike Kharkiv as war rages")
+    assert [c.code for c in result.countries] == ["RU", "UA"]  # name+demonym beat one city
+    assert result.countries[0].score > result.countries[1].score
+    for item in result.topics + result.countries:
+        assert 0.0 < item.score <= 1.0
+    scores = [t.score for t in result.topics]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_nothing_to_go_on(clf):
+    result = clf.classify("Xq zzv")
+    assert result.topics == [] and result.countries == [] and result.language == "und"
+
+
+def test_to_dict_is_json_ready(clf):
+    result = clf.classify("Azerbaijan continues clearing Karabakh of mines")
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["topics"][0]["code"] == "medtop:16000000"
+    assert data["topics"][0]["label"] == "conflict/war/peace"
+    assert data["countries"][0] == {"code": "AZ", "name": "Azerbaijan", "score": 1.0,
+                                    "evidence": ["Azerbaijan", "Karabakh"]}
+    assert "South Caucasus" in data["region_names"]
+    assert {"name", "kind", "countries", "evidence"} == set(data["regions"][0])
+    assert data["classifier_version"] == clf.version
+
+
+def test_vocabularies_for_rule_validation(clf):
+    assert len(clf.topic_labels) == 17 and len(set(clf.topic_codes)) == 17
+    assert {"conflict/war/peace", "economy/business/finance", "disaster/accident"} \
+        <= set(clf.topic_labels)
+    assert all(code.startswith("medtop:") for code in clf.topic_codes)
+    assert {"South Caucasus", "Western Asia", "Middle East", "Sahel", "Balkans"} \
+        <= set(clf.region_names)
+    assert clf.version.startswith("1.0.0+")
+
+
+def test_fold_keeps_offsets():
+    text = "İstanbul’s U.S.-backed deal"
+    assert len(fold(text)) == len(text)
+    assert fold(text).split() == ["istanbul", "s", "u", "s", "backed", "deal"]
+
+
+def test_phrase_index_whole_words_longest_first():
+    index = PhraseIndex([("New York", 1), ("York", 2), ("war", 3), ("post-war", 4),
+                         ("militar*", 5)])
+    text = "New York post-war military warships"
+    hits = index.find(pad(text))
+    assert [(text[h.start:h.end], h.values) for h in hits] == [
+        ("New York", (1,)), ("post-war", (4,)), ("military", (5,))]
