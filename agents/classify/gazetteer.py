@@ -7,7 +7,6 @@ with the editable supplement files in data/gazetteer/. Nothing is downloaded or 
 
 from __future__ import annotations
 
-import csv
 import gettext
 import re
 import unicodedata
@@ -405,8 +404,3 @@ def _usable_alternate(name: str, min_length: int) -> bool:
                 and not all(c.isupper() for c in letters))
     return len(name) >= 3
 
-
-def read_tsv_codes(path: Path) -> list[list[str]]:
-    """Rows of a tab-separated data file, comments skipped (used by tests and tools)."""
-    with path.open(encoding="utf-8") as f:
-        return [row for row in csv.reader(f, delimiter="\t") if row and not row[0].startswith("#")]
