@@ -20,9 +20,11 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from streams.feeds.htmllist import HtmlSelectors
 
@@ -72,15 +74,34 @@ class WirewatchConfig(_Strict):
     rules: list[dict[str, Any]] = Field(default_factory=list)
     sinks: list[dict[str, Any]] = Field(default_factory=list)
 
-    @field_validator("feeds")
+    @field_validator("feeds", mode="wrap")
     @classmethod
-    def _unique_feed_names(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
+    def _unique_feed_names(
+        cls, feeds: Any, handler: ValidatorFunctionWrapHandler
+    ) -> list[FeedConfig]:
+        """Flag each repeated ``name`` at its own place, alongside the feeds' other errors."""
+        errors: list[InitErrorDetails] = []
         seen: set[str] = set()
-        for feed in feeds:
-            if feed.name in seen:
-                raise ValueError(f"duplicate feed name {feed.name!r}")
-            seen.add(feed.name)
-        return feeds
+        for index, item in enumerate(feeds if isinstance(feeds, list) else []):
+            name = item.get("name") if isinstance(item, dict) else getattr(item, "name", None)
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                errors.append(InitErrorDetails(
+                    type=PydanticCustomError("duplicate_name", "duplicate feed name '{name}'",
+                                             {"name": name}),
+                    loc=(index, "name"), input=name,
+                ))
+            seen.add(name)
+        try:
+            validated = handler(feeds)
+        except ValidationError as exc:
+            if not errors:
+                raise
+            errors = [*exc.errors(), *errors]  # type: ignore[list-item]
+        if errors:
+            raise ValidationError.from_exception_data("feeds", errors)
+        return validated
 
     def feed(self, name: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.name == name), None)
@@ -119,15 +140,23 @@ def _line_of(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
     return line
 
 
+def _yaml_problem(exc: yaml.YAMLError, path: Path | str) -> str:
+    """One ``file:line: invalid YAML: ...`` line (PyYAML's own message spans several)."""
+    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
+        return f"{path}: invalid YAML: {exc}"
+    what = exc.problem or "syntax error"
+    if exc.context and exc.context_mark is not None:
+        what += f" ({exc.context} at line {exc.context_mark.line + 1})"
+    return f"{path}:{exc.problem_mark.line + 1}: invalid YAML: {what}"
+
+
 def parse_config(text: str, path: Path | str) -> WirewatchConfig:
     """Validate config ``text`` read from ``path`` (used in messages only)."""
     try:
         data = yaml.safe_load(text)
         tree = yaml.compose(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(path, [f"{where}: invalid YAML: {exc}"]) from exc
+        raise ConfigError(path, [_yaml_problem(exc, path)]) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -150,6 +179,9 @@ def load_config(path: Path | str) -> WirewatchConfig:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(path, [f"{path}: cannot read config: {exc.strerror}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, [f"{path}: cannot read config: not UTF-8 ({exc.reason} "
+                                 f"at byte {exc.start})"]) from exc
     return parse_config(text, path)
 
 
