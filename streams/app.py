@@ -16,7 +16,7 @@ app = faust.App(
     settings.namespace,
     broker=settings.broker,
     store="memory://",  # tables are rebuilt from their Kafka changelogs on start
-    autodiscover=["streams.polling", "agents"],
+    autodiscover=["streams.polling", "streams.lag", "agents"],
     origin="streams",
     web_port=settings.web_port,
     topic_partitions=settings.partitions,

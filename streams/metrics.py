@@ -40,3 +40,40 @@ HEADLINES_NEW = Counter(
     "wirewatch_headlines_new_total", "New headlines published to wirewatch.headlines.",
     ["feed"], registry=REGISTRY,
 )
+
+HEADLINES_CLASSIFIED = Counter(
+    "wirewatch_headlines_classified_total", "Classified headlines by best topic label.",
+    ["topic"], registry=REGISTRY,
+)
+HEADLINES_BY_REGION = Counter(
+    "wirewatch_headlines_by_region_total", "Classified headlines per region they concern.",
+    ["region"], registry=REGISTRY,
+)
+CLASSIFY_DURATION = Histogram(
+    "wirewatch_classify_duration_seconds", "Time to classify one headline.", registry=REGISTRY,
+    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
+)
+ALERTS = Counter(
+    "wirewatch_alerts_total", "Alerts published, by rule, severity and kind (match, surge).",
+    ["rule", "severity", "kind"], registry=REGISTRY,
+)
+ALERT_LATENCY = Histogram(
+    "wirewatch_alert_latency_seconds",
+    "Delay from the headline's publication (stage=publication) or fetch (stage=fetch) "
+    "to its alert.",
+    ["stage"], registry=REGISTRY,
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
+)
+SINK_DELIVERIES = Counter(
+    "wirewatch_sink_deliveries_total", "Webhook deliveries by outcome (delivered, failed).",
+    ["sink", "outcome"], registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "wirewatch_consumer_lag_messages",
+    "Messages not yet committed by this worker, per assigned topic partition.",
+    ["topic", "partition"], registry=REGISTRY,
+)
+WORKER_INFO = Gauge(
+    "wirewatch_worker_info", "Always 1; labels describe the worker.", ["version"],
+    registry=REGISTRY,
+)

@@ -48,13 +48,6 @@ def _shared_poller() -> Poller:
     return _poller
 
 
-@app.task
-async def declare_topics() -> None:
-    """Create the topics this package writes with their configured partition counts."""
-    for topic in (headlines_topic, poll_ticks_topic):
-        await topic.maybe_declare()
-
-
 @app.timer(1.0, on_leader=True)
 async def emit_poll_ticks() -> None:
     """Leader only: a tick per feed whenever its interval (with jitter) has passed."""
