@@ -42,7 +42,7 @@ class FeedState:
     failures: int = 0
     retry_at: float = 0.0
     last_error: str | None = None
-    seen: dict[str, float] = field(default_factory=dict)  # headline id -> first seen
+    seen: dict[str, float] = field(default_factory=dict)  # headline id -> last seen in the feed
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -85,11 +85,13 @@ def backoff_delay(feed: FeedConfig, polling: PollingConfig, failures: int,
 
 
 def remember(seen: dict[str, float], current: list[str], now: float) -> dict[str, float]:
-    """Seen ids after a successful parse: add the current ones, forget the long-gone."""
+    """Seen ids after a successful parse: stamp the current ones ``now``, forget the long-gone.
+
+    Stamps are when an id was last in the feed, so retention counts from when it left.
+    """
     present = set(current)
-    kept = {i: t for i, t in seen.items() if i in present or now - t < SEEN_RETENTION}
-    for item_id in current:
-        kept.setdefault(item_id, now)
+    kept = {i: t for i, t in seen.items() if i not in present and now - t < SEEN_RETENTION}
+    kept.update(dict.fromkeys(current, now))
     if len(kept) > SEEN_MAX:
         gone = sorted((t, i) for i, t in kept.items() if i not in present)
         for _, item_id in gone[: len(kept) - SEEN_MAX]:
