@@ -84,11 +84,18 @@ class NewsSite:
         self.requests[request.path_qs] += 1
         etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
         last_modified = email.utils.format_datetime(self.changed_at, usegmt=True)
-        if request.headers.get("If-None-Match") == etag:
+        if self._unchanged(request, etag):
             self.not_modified[request.path_qs] += 1
             return web.Response(status=304, headers={"ETag": etag})
         return web.Response(text=body, content_type=content_type, charset="utf-8",
                             headers={"ETag": etag, "Last-Modified": last_modified})
+
+    def _unchanged(self, request: web.Request, etag: str) -> bool:
+        """RFC 9110: If-None-Match decides when present, else If-Modified-Since."""
+        if "If-None-Match" in request.headers:
+            return request.headers["If-None-Match"] == etag
+        since = request.if_modified_since
+        return since is not None and self.changed_at.replace(microsecond=0) <= since
 
     async def _rss(self, request: web.Request) -> web.Response:
         return self._conditional(request, self.render_rss(), "application/rss+xml")
