@@ -1,6 +1,7 @@
 """Poller.poll against local sites: new headlines once, 304s, errors with back-off; FeedState."""
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -122,13 +123,20 @@ async def test_undated_entries_come_out_in_reverse_feed_order(page: tuple[Page, 
     assert {h.source for h in out.new} == {"a.example"}
 
 
-async def test_server_error_backs_off_and_recovers(page: tuple[Page, str]) -> None:
+async def test_server_error_backs_off_and_recovers(
+    page: tuple[Page, str], caplog: pytest.LogCaptureFixture
+) -> None:
     fake, url = page
     feed = FeedConfig(name="f", url=url, interval=10)
     poller = Poller(POLLING)
     fake.status = 500
     state = FeedState(etag='"old"', seen={"x": 1.0})
-    out = await poller.poll(feed, state)
+    with caplog.at_level(logging.WARNING, logger="streams.feeds.poller"):
+        out = await poller.poll(feed, state)
+    (record,) = caplog.records
+    assert record.getMessage().startswith(
+        'feed_poll_failed feed=f reason=http_5xx error="HTTP 500 Internal Server Error" failures=1 '
+        "retry_in=")
     assert (out.outcome, out.error_reason, out.new) == ("error", "http_5xx", [])
     failed = out.state
     assert failed.failures == 1
