@@ -15,8 +15,9 @@ from faust.cli import argument, option
 from streams.app import app, settings
 from streams.commands import PlainCommand
 from streams.config import config_problems, load_config
+from streams.display import dumps, format_headline
 from streams.quickstart import run  # noqa: F401 -- registers `wirewatch run`
-from streams.subscribe import dumps, format_headline, subscribe
+from streams.subscribe import subscribe
 from streams.topics import HEADLINES
 
 
@@ -59,6 +60,7 @@ def _with_default_loglevel(argv: list[str]) -> list[str]:
 def main() -> NoReturn:
     argv = sys.argv[1:]
     if argv[:1] == ["worker"]:
+        app.discover()  # the agents register the checks of their config sections
         problems = config_problems(str(settings.config_path))
         if problems:
             print("\n".join(problems), file=sys.stderr)

@@ -9,7 +9,7 @@ check-config`` can print them all at once. Sections other agents own (``rules:``
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -185,10 +185,40 @@ def load_config(path: Path | str) -> WirewatchConfig:
     return parse_config(text, path)
 
 
+SectionCheck = Callable[[WirewatchConfig, str], list[str]]
+_section_checks: list[SectionCheck] = []
+
+
+def register_section_check(check: SectionCheck) -> SectionCheck:
+    """Let an agent validate its own section (``rules:``, ``sinks:``) in ``config_problems``."""
+    _section_checks.append(check)
+    return check
+
+
 def config_problems(path: Path | str) -> list[str]:
-    """Every problem in the config at ``path`` (empty when it is valid)."""
+    """Every problem in the config at ``path``, all sections (empty when it is valid)."""
     try:
-        load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         return exc.problems
-    return []
+    problems = [problem for check in _section_checks for problem in check(config, str(path))]
+    if not problems:
+        return []
+    tree = yaml.compose(Path(path).read_text(encoding="utf-8"))
+    return [_with_line(problem, str(path), tree) for problem in problems]
+
+
+_SECTION_PROBLEM = re.compile(r"^(?P<section>\w+)\[(?P<index>\d+)\](?: '[^']*')?: (?P<field>\w+)?")
+
+
+def _with_line(problem: str, path: str, tree: yaml.Node | None) -> str:
+    """``path: rules[2] 'x': near: ...`` -> ``path:LINE: rules[2] 'x': near: ...``."""
+    rest = problem.removeprefix(f"{path}: ")
+    found = _SECTION_PROBLEM.match(rest)
+    if rest == problem or found is None:
+        return problem
+    loc: list[str | int] = [found["section"], int(found["index"])]
+    if found["field"]:
+        loc.append(found["field"])
+    line = _line_of(tree, loc)
+    return f"{path}:{line}: {rest}" if line else problem

@@ -2,7 +2,8 @@
 
 Uses ``$WIREWATCH_BROKER`` when set, else starts the embedded broker; with
 ``--demo`` it also serves the bundled demo feeds locally. It then runs a worker
-in a child process and prints each new headline as it arrives. Ctrl-C stops all.
+in a child process and prints each new headline as it arrives (with its topic
+and regions) and each alert. Ctrl-C stops all.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from faust.cli import option
 
 from streams.app import app, settings
 from streams.commands import PlainCommand
-from streams.config import config_problems
+from streams.config import config_problems, load_config
 from streams.demo.site import NewsSite
 from streams.demo.timeline import release, write_demo_config
+from streams.display import format_alert, format_headline
 from streams.embedded_broker import EmbeddedBroker, free_port
-from streams.subscribe import format_headline, subscribe
-from streams.topics import HEADLINES
+from streams.subscribe import subscribe
+from streams.topics import ALERTS, CLASSIFIED
 
 
 def _port_is_free(port: int) -> bool:
@@ -37,9 +39,21 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-async def _print_headlines(bootstrap: list[str]) -> None:
-    async for _, value in subscribe([HEADLINES], from_beginning=True, bootstrap=bootstrap):
-        print(format_headline(value), flush=True)
+async def _print_news(bootstrap: list[str]) -> None:
+    """Classified headlines (topic and regions) and alerts, as they arrive."""
+    async for topic, value in subscribe([CLASSIFIED, ALERTS], from_beginning=True,
+                                        bootstrap=bootstrap):
+        print(f"ALERT {format_alert(value)}" if topic == ALERTS else format_headline(value),
+              flush=True)
+
+
+async def _apply_rules(config_path: Path, env: dict[str, str]) -> int:
+    """Publish the config's rules to the rules topic (``wirewatch rules apply``)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "streams", "rules", "apply", str(config_path), env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    return await proc.wait()
 
 
 async def _supervise(worker: asyncio.subprocess.Process, printer: asyncio.Task,
@@ -59,7 +73,7 @@ async def _supervise(worker: asyncio.subprocess.Process, printer: asyncio.Task,
               *tail, sep="\n", file=sys.stderr)
         code = 1
     elif printer.done() and printer.exception():
-        print(f"headline printer failed: {printer.exception()}", file=sys.stderr)
+        print(f"printer failed: {printer.exception()}", file=sys.stderr)
         code = 1
     for task in (printer, stopper):
         task.cancel()
@@ -94,6 +108,8 @@ async def quickstart(demo: bool, step: float) -> int:
             print("\n".join(problems), file=sys.stderr)
             return 1
         env["WIREWATCH_CONFIG"] = str(config_path)
+        if load_config(config_path).rules and await _apply_rules(config_path, env) != 0:
+            return 1
         port = settings.web_port if _port_is_free(settings.web_port) else free_port()
         log_path = workdir / "worker.log"
         with log_path.open("wb") as log:
@@ -103,9 +119,10 @@ async def quickstart(demo: bool, step: float) -> int:
                 stdin=asyncio.subprocess.DEVNULL,
             )
         print(f"worker started: log {log_path}, metrics http://127.0.0.1:{port}/metrics",
-              "Ctrl-C stops everything. New headlines:", sep="\n", flush=True)
+              "Ctrl-C stops everything. New headlines (with topic and regions) and alerts:",
+              sep="\n", flush=True)
         bootstrap = [env["WIREWATCH_BROKER"].split("://", 1)[-1]]
-        printer = asyncio.create_task(_print_headlines(bootstrap))
+        printer = asyncio.create_task(_print_news(bootstrap))
         try:
             return await _supervise(worker, printer, log_path)
         finally:

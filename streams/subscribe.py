@@ -43,13 +43,3 @@ async def subscribe(
                 yield msg.topic, value
     finally:
         await consumer.stop()
-
-
-def format_headline(h: dict[str, Any]) -> str:
-    """One human-readable line: time, feed, title, url."""
-    when = (h.get("published") or h.get("fetched_at") or "")[:16].replace("T", " ")
-    return f"{when:16}  [{h.get('feed', '?')}] {h.get('title', '')}  <{h.get('url', '')}>"
-
-
-def dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=False)

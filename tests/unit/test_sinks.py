@@ -8,10 +8,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from agents.alerts.cli_format import format_alert
 from agents.alerts.records import alert_passes
 from agents.alerts.rules import Sink
 from agents.alerts.sinks import accepts, deliver, render_body, retry_after_seconds
+from streams.display import format_alert
 
 ALERT = {
     "alert_id": "0b7e6c1e-0000-4000-8000-000000000001",

@@ -1,0 +1,150 @@
+"""CLI of the alert agents: ``wirewatch rules apply|list`` and ``wirewatch alerts``.
+
+Also checks the ``rules:`` and ``sinks:`` sections for ``wirewatch check-config``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faust.cli import argument, option
+
+from agents.alerts.records import SEVERITIES, alert_passes
+from agents.alerts.rules import Rule, RuleError, load_rules, load_sinks, rule_to_json
+from streams.app import app, settings
+from streams.commands import PlainCommand
+from streams.config import ConfigError, WirewatchConfig, load_config, register_section_check
+from streams.display import dumps, format_alert
+from streams.subscribe import subscribe
+from streams.topics import ALERTS, RULES
+
+
+def _known_names() -> tuple[set[str], set[str]]:
+    from agents.classify.agent import shared_classifier
+
+    classifier = shared_classifier()
+    return ({*classifier.topic_labels, *classifier.topic_codes}, set(classifier.region_names))
+
+
+def rules_in(config: WirewatchConfig, source: str) -> list[Rule]:
+    topics, regions = _known_names()
+    return load_rules(config.rules, source=source, known_topics=topics, known_regions=regions)
+
+
+@register_section_check
+def check_rules_and_sinks(config: WirewatchConfig, source: str) -> list[str]:
+    problems: list[str] = []
+    rule_names: list[str] = []
+    try:
+        rule_names = [rule.name for rule in rules_in(config, source)]
+    except RuleError as exc:
+        problems += exc.problems
+    try:
+        load_sinks(config.sinks, source=source, rule_names=rule_names or None)
+    except RuleError as exc:
+        problems += exc.problems
+    return problems
+
+
+async def read_live_rules() -> dict[str, bytes]:
+    """The rule records currently in force on the rules topic (name -> JSON)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    live: dict[str, bytes] = {}
+    try:
+        partition = TopicPartition(RULES, 0)
+        if RULES not in await consumer.topics():
+            return live
+        consumer.assign([partition])
+        end = (await consumer.end_offsets([partition]))[partition]
+        while await consumer.position(partition) < end:
+            for record in (await consumer.getmany(partition, timeout_ms=1000)).get(partition, []):
+                name = record.key.decode() if record.key else ""
+                if record.value is None:
+                    live.pop(name, None)
+                else:
+                    live[name] = record.value
+    finally:
+        await consumer.stop()
+    return live
+
+
+async def ensure_rules_topic() -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(RULES, 1, settings.replication,
+                                            topic_configs={"cleanup.policy": "compact"})])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
+
+
+async def apply_rules(rules: list[Rule]) -> dict[str, list[str]]:
+    """Publish the difference between ``rules`` and the live rules; returns what changed."""
+    await ensure_rules_topic()
+    live = await read_live_rules()
+    wanted = {rule.name: rule_to_json(rule).encode() for rule in rules}
+    changes: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for name, value in wanted.items():
+            if live.get(name) != value:
+                changes["changed" if name in live else "added"].append(name)
+                await producer.send_and_wait(RULES, key=name.encode(), value=value)
+        for name in live.keys() - wanted.keys():
+            changes["removed"].append(name)
+            await producer.send_and_wait(RULES, key=name.encode(), value=None)
+    finally:
+        await producer.stop()
+    return changes
+
+
+@app.command(
+    argument("action", type=click.Choice(["apply", "list"])),
+    argument("path", required=False),
+    option("--json", "as_json", is_flag=True, default=False, help="list: JSON lines."),
+    base=PlainCommand,
+)
+async def rules(self: PlainCommand, action: str, path: str | None, as_json: bool) -> int:
+    """`rules apply [PATH]` publishes the config's rules (the difference); `rules list`."""
+    if action == "list":
+        for name, value in sorted((await read_live_rules()).items()):
+            print(value.decode() if as_json else f"{name}: {value.decode()}")
+        return 0
+    source = path or str(settings.config_path)
+    try:
+        wanted = rules_in(load_config(source), source)
+    except (ConfigError, RuleError) as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 1
+    changes = await apply_rules(wanted)
+    for kind, names in changes.items():
+        for name in names:
+            print(f"{kind}: {name}")
+    print(f"{RULES}: {len(wanted)} rules live, {sum(map(len, changes.values()))} changes")
+    return 0
+
+
+@app.command(
+    option("--rule", "rule_names", multiple=True, help="Only this rule (repeatable)."),
+    option("--min-severity", type=click.Choice(SEVERITIES), default="info", show_default=True),
+    option("--from-beginning", is_flag=True, default=False, help="Replay retained alerts."),
+    option("--json", "as_json", is_flag=True, default=False, help="One JSON object a line."),
+    base=PlainCommand,
+)
+async def alerts(self: PlainCommand, rule_names: tuple[str, ...], min_severity: str,
+                 from_beginning: bool, as_json: bool) -> int:
+    """Print alerts from wirewatch.alerts as they fire."""
+    async for _, alert in subscribe([ALERTS], from_beginning=from_beginning):
+        if alert_passes(alert, rules=rule_names, min_severity=min_severity):
+            print(dumps(alert) if as_json else format_alert(alert), flush=True)
+    return 0
+

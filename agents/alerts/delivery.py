@@ -1,0 +1,64 @@
+"""Webhook delivery: each alert goes to every sink that accepts it, in the background.
+
+The worker holding an alert's partition delivers it. Deliveries run as tasks
+(at most ``PER_SINK`` at once per sink), so a slow or dead sink never blocks the
+stream; after its last retry a failed alert goes to ``wirewatch.alerts.dead``
+with the sink, the error and the attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import aiohttp
+
+from agents.alerts.rules import Sink, load_sinks
+from agents.alerts.sinks import accepts, deliver
+from streams import metrics
+from streams.app import app, settings
+from streams.logs import log_event
+from streams.runtime import current_config
+from streams.topics import alerts_dead_topic, alerts_topic
+
+log = logging.getLogger(__name__)
+
+PER_SINK = 4
+_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(PER_SINK))
+_pending: set[asyncio.Task] = set()
+
+
+@cache
+def configured_sinks() -> tuple[Sink, ...]:
+    config = current_config()
+    return tuple(load_sinks(config.sinks, source=str(settings.config_path)))
+
+
+async def deliver_to(sink: Sink, alert: dict[str, Any]) -> None:
+    async with _slots[sink.name], aiohttp.ClientSession() as session:
+        result = await deliver(session, sink, alert)
+    metrics.SINK_DELIVERIES.labels(sink.name, "delivered" if result.delivered else "failed").inc()
+    if result.delivered:
+        return
+    log_event(log, logging.WARNING, "sink_delivery_failed", sink=sink.name,
+              alert=alert.get("alert_id"), attempts=result.attempts, error=result.error)
+    await alerts_dead_topic.send(key=alert.get("story_id"), value={
+        "alert": alert, "sink": sink.name, "error": result.error, "attempts": result.attempts,
+        "status": result.status, "failed_at": datetime.now(UTC).isoformat(),
+    })
+
+
+@app.agent(alerts_topic)
+async def deliver_alerts(alerts) -> None:  # noqa: ANN001 -- a Faust stream
+    async for alert in alerts:
+        if alert.get("update"):  # updates raise sources_count on the topic, not in chats
+            continue
+        for sink in configured_sinks():
+            if accepts(sink, alert):
+                task = asyncio.create_task(deliver_to(sink, alert))
+                _pending.add(task)
+                task.add_done_callback(_pending.discard)

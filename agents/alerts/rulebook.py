@@ -1,0 +1,80 @@
+"""The live rule set: every worker reads the whole compacted ``wirewatch.rules`` topic.
+
+Key = rule name, value = rule JSON, tombstone = delete. Like a Faust global
+table, each worker keeps all of it; unlike a local file, a ``wirewatch rules
+apply`` reaches every running worker within seconds. A record that does not
+parse is logged (naming the key) and leaves the previous version of that rule
+in force.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from agents.alerts.matcher import Matcher
+from agents.alerts.rules import Rule, RuleError, rule_from_json
+from streams.app import app, settings
+from streams.logs import log_event
+from streams.topics import RULES, rules_topic
+
+log = logging.getLogger(__name__)
+
+
+class RuleBook:
+    """Current rules and their compiled matcher; ``ready`` once the topic is read to its end."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, Rule] = {}
+        self.matcher = Matcher(())
+        self.ready = asyncio.Event()
+
+    def apply(self, key: str, value: bytes | None) -> bool:
+        """Apply one record; True when the rule set changed."""
+        if value is None:
+            if self.rules.pop(key, None) is None:
+                return False
+            log_event(log, logging.INFO, "rule_removed", rule=key)
+        else:
+            try:
+                rule = rule_from_json(value, key=key)
+            except RuleError as exc:
+                log_event(log, logging.ERROR, "rule_rejected", rule=key, error=str(exc))
+                return False
+            if self.rules.get(key) == rule:
+                return False
+            self.rules[key] = rule
+            log_event(log, logging.INFO, "rule_updated", rule=key, severity=rule.severity)
+        self.matcher = Matcher(self.rules.values())
+        return True
+
+
+rulebook = RuleBook()
+
+
+@app.task
+async def follow_rules() -> None:
+    """Read ``wirewatch.rules`` from the beginning, then follow it for as long as we run."""
+    await rules_topic.maybe_declare()
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, group_id=None,
+        enable_auto_commit=False, auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        partition = TopicPartition(RULES, 0)
+        consumer.assign([partition])
+        end = (await consumer.end_offsets([partition]))[partition]
+        if end == 0:
+            rulebook.ready.set()
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for record in batches.get(partition, ()):
+                rulebook.apply(record.key.decode() if record.key else "", record.value)
+            if not rulebook.ready.is_set() and await consumer.position(partition) >= end:
+                rulebook.ready.set()
+                log_event(log, logging.INFO, "rules_loaded", rules=len(rulebook.rules))
+    finally:
+        await consumer.stop()
