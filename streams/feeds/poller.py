@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 
 from streams.config import FeedConfig, PollingConfig
@@ -49,7 +49,9 @@ class FeedState:
 
     @classmethod
     def from_json(cls, data: dict | None) -> FeedState:
-        return cls(**data) if data else cls()
+        """From a stored state; keys this version does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
 
     def is_due(self, feed: FeedConfig, now: float, jitter: float) -> bool:
         """Whether a tick at ``now`` should poll: not backing off, interval elapsed.
@@ -79,9 +81,8 @@ def _iso(ts: datetime | None) -> str | None:
 def backoff_delay(feed: FeedConfig, polling: PollingConfig, failures: int,
                   retry_after: float | None) -> float:
     """Exponential back-off from the feed's interval, never shorter than Retry-After."""
-    delay = min(polling.max_backoff, feed.interval * (2 ** min(failures, 16)))
-    delay *= 1.0 + random.uniform(0, polling.jitter)
-    return max(delay, retry_after or 0.0)
+    delay = feed.interval * (2 ** min(failures, 16)) * (1.0 + random.uniform(0, polling.jitter))
+    return max(min(polling.max_backoff, delay), retry_after or 0.0)
 
 
 def remember(seen: dict[str, float], current: list[str], now: float) -> dict[str, float]:
