@@ -23,5 +23,7 @@ for topic in wirewatch.poll-ticks wirewatch.headlines wirewatch.classified \
     create "$topic" --partitions "$PARTITIONS"
 done
 create wirewatch.rules --partitions 1 --config cleanup.policy=compact
+# Story de-duplication sees every source at once: one partition (see README).
+create wirewatch.alert-candidates --partitions 1
 
 "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --list

@@ -29,6 +29,7 @@ DATA_TOPICS = [
     "wirewatch.alerts.dead",
 ]
 RULES_TOPIC = "wirewatch.rules"
+CANDIDATES_TOPIC = "wirewatch.alert-candidates"
 
 
 @cache
@@ -81,10 +82,18 @@ def kafka_version() -> str:
     return match.group(1)
 
 
+def test_rules_are_published_once_topics_exist():
+    rules = service("rules")
+    assert rules["command"] == ["wirewatch", "rules", "apply"]
+    assert rules["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert rules["environment"]["WIREWATCH_CONFIG"] == "/etc/wirewatch/wirewatch.yaml"
+
+
 def test_services():
     assert set(compose_config()["services"]) == {
         "kafka",
         "topics",
+        "rules",
         "worker",
         "prometheus",
         "grafana",
@@ -175,7 +184,8 @@ def test_create_topics_sizes_partitions_for_scaled_workers(tmp_path):
     assert int(partitions) >= 3, "--scale worker=3 needs at least 3 partitions"
     calls = [args for args in run_create_topics(tmp_path, partitions) if "--create" in args]
     created = {option(args, "--topic"): args for args in calls}
-    assert sorted(created) == sorted([*DATA_TOPICS, RULES_TOPIC])
+    assert sorted(created) == sorted([*DATA_TOPICS, RULES_TOPIC, CANDIDATES_TOPIC])
+    assert option(created[CANDIDATES_TOPIC], "--partitions") == "1"
     for topic in DATA_TOPICS:
         assert option(created[topic], "--partitions") == partitions, topic
         assert "--if-not-exists" in created[topic]
