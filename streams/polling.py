@@ -64,6 +64,25 @@ async def emit_poll_ticks() -> None:
             _next_tick[feed.name] = now + feed.interval * (1 + random.uniform(-jitter, jitter))
 
 
+POLL_OUTCOMES = ("ok", "not_modified", "error")
+ERROR_REASONS = ("timeout", "connection", "http_4xx", "http_429", "http_5xx", "too_large",
+                 "parse", "selector_empty")
+
+
+@app.task
+async def register_feed_metrics() -> None:
+    """Export every configured feed's series from the start, at zero, so that rates and
+    ``increase()`` see the first poll and error, and dashboards list idle feeds too."""
+    for feed in current_config().feeds:
+        metrics.FEED_INTERVAL.labels(feed.name).set(feed.interval)
+        for outcome in POLL_OUTCOMES:
+            metrics.FEED_POLLS.labels(feed.name, outcome)
+        for reason in ERROR_REASONS:
+            metrics.FEED_POLL_ERRORS.labels(feed.name, reason)
+        metrics.FEED_ITEMS.labels(feed.name)
+        metrics.HEADLINES_NEW.labels(feed.name)
+
+
 def _record(feed_name: str, outcome: PollOutcome, seconds: float) -> None:
     metrics.FEED_POLLS.labels(feed_name, outcome.outcome).inc()
     metrics.FEED_POLL_DURATION.labels(feed_name).observe(seconds)
@@ -98,7 +117,6 @@ async def _poll_if_due(tick: PollTick) -> None:
     if feed is None:
         log_event(log, logging.WARNING, "tick_for_unknown_feed", feed=tick.feed)
         return
-    metrics.FEED_INTERVAL.labels(feed.name).set(feed.interval)
     state = FeedState.from_json(feed_states.get(feed.name))
     if not state.is_due(feed, time.time(), config.polling.jitter):
         return
