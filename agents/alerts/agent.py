@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from agents.alerts.desk import STORY_WINDOW, AlertDesk
 from agents.alerts.matcher import Match, MatchedTerm
-from agents.alerts.records import build_alert, build_surge_alert
 from agents.alerts.rulebook import rulebook
-from agents.alerts.stories import StoryAssignment, StoryIndex
+from agents.alerts.stories import StoryIndex
 from agents.alerts.surge import SurgeDetector
 from streams import metrics
 from streams.app import app
@@ -29,9 +29,6 @@ from streams.logs import log_event
 from streams.topics import alert_candidates_topic, alerts_topic, classified_topic
 
 log = logging.getLogger(__name__)
-
-STORY_WINDOW = timedelta(hours=48)
-REGION_SURGE_SEVERITY = "medium"
 
 story_table = app.Table("stories", default=None, partitions=1,
                         help="Story de-duplication index (see agents.alerts.stories).")
@@ -73,75 +70,10 @@ def _observe_latency(headline: Mapping[str, Any], now: datetime) -> None:
             metrics.ALERT_LATENCY.labels(stage).observe((now - when).total_seconds())
 
 
-class AlertDesk:
-    """Stage 2's decisions, over mappings (Faust tables in the worker, dicts in tests)."""
-
-    def __init__(self, stories: StoryIndex, alerted: Any, surges: SurgeDetector) -> None:
-        self.stories = stories
-        self.alerted = alerted
-        self.surges = surges
-
-    def _cooling_down(self, match: Match, now: datetime) -> bool:
-        rule = rulebook.rules.get(match.rule)
-        cooldown = rule.cooldown_delta if rule else None
-        last = self.alerted.get(f"last:{match.rule}")
-        return bool(cooldown and last and now.timestamp() - last < cooldown.total_seconds())
-
-    def _for_match(self, match: Match, headline: Mapping[str, Any], story: StoryAssignment,
-                   now: datetime) -> dict | None:
-        pair = f"pair:{match.rule}:{story.story_id}"
-        seen = self.alerted.get(pair)
-        if seen is not None:
-            if story.new_source and seen["state"] == "alerted":
-                return build_alert(match, headline, story, detected_at=now, update=True)
-            return None
-        if self._cooling_down(match, now):  # later copies of this story stay quiet too
-            self.alerted[pair] = {"state": "suppressed", "at": now.timestamp()}
-            return None
-        self.alerted[pair] = {"state": "alerted", "at": now.timestamp()}
-        self.alerted[f"last:{match.rule}"] = now.timestamp()
-        return build_alert(match, headline, story, detected_at=now)
-
-    def _prune(self, now: datetime) -> None:
-        """Hourly: forget (rule, story) pairs of stories older than the story window."""
-        ts = now.timestamp()
-        if ts - self.alerted.get("meta:pruned", 0.0) < 3600:
-            return
-        expired = [k for k, v in self.alerted.items()
-                   if k.startswith("pair:") and v["at"] < ts - STORY_WINDOW.total_seconds()]
-        for key in expired:
-            del self.alerted[key]
-        self.alerted["meta:pruned"] = ts
-
-    def decide(self, headline: Mapping[str, Any], matches: list[Match],
-               now: datetime) -> list[dict]:
-        """The alerts (and update records) one candidate headline raises."""
-        self._prune(now)
-        alerts = []
-        for region in headline.get("region_names") or ():
-            surge = self.surges.observe(f"region:{region}", now)
-            if surge:
-                alerts.append(build_surge_alert(surge, rule=f"region:{region}",
-                                                severity=REGION_SURGE_SEVERITY, detected_at=now))
-        if not matches:
-            return alerts
-        story = self.stories.assign(headline, now)
-        for match in matches:
-            if story.is_new:
-                surge = self.surges.observe(f"rule:{match.rule}", now)
-                if surge:
-                    alerts.append(build_surge_alert(surge, rule=match.rule,
-                                                    severity=match.severity, detected_at=now))
-            alert = self._for_match(match, headline, story, now)
-            if alert is not None:
-                alerts.append(alert)
-        return alerts
-
-
 @app.agent(alert_candidates_topic)
 async def raise_alerts(candidates) -> None:  # noqa: ANN001 -- a Faust stream
     desk = AlertDesk(StoryIndex(story_table, STORY_WINDOW), alerted_table,
-                     SurgeDetector(surge_table))
+                     SurgeDetector(surge_table), rulebook.rules)
     async for candidate in candidates:
         now = datetime.now(UTC)
         headline = candidate["headline"]
