@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/classify_eval.py                 # dev and holdout
     .venv/bin/python bench/classify_eval.py --set dev -v    # dev only, list the misses
+    .venv/bin/python bench/classify_eval.py --file new.jsonl -v   # any labelled JSONL file
 
 Prints per-label precision/recall/F1 and topic macro-F1, and micro-F1 for countries and regions,
 separately for tests/data/classify/eval_dev.jsonl (used while writing the lexicons) and
@@ -124,13 +125,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=("dev", "holdout", "both"), default="both")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    parser.add_argument("--file", type=Path, help="evaluate this JSONL file instead of the sets")
     args = parser.parse_args()
     classifier = Classifier.load()
     print(f"classifier_version {classifier.version}")
-    names = ("dev", "holdout") if args.set == "both" else (args.set,)
+    files = {args.file.name: args.file} if args.file else {
+        name: DATA / f"eval_{name}.jsonl"
+        for name in (("dev", "holdout") if args.set == "both" else (args.set,))}
+    names = tuple(files)
     summary = {}
     for name in names:
-        rows = load_set(DATA / f"eval_{name}.jsonl")
+        rows = load_set(files[name])
         print(f"\n== {name}: {len(rows)} headlines")
         summary[name] = evaluate(classifier, rows, args.verbose)
     print(f"\n{'':<18}" + "".join(f"{n:>10}" for n in names) + f"{'target':>10}")

