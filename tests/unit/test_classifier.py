@@ -83,9 +83,50 @@ def test_hard_place_names(clf, title, expected):
     ("Novelist Haruki Murakami wins literature prize", []),  # a town's name as a surname
     ("Fans queue for hours to see Bend in concert", []),  # a town named like a common word
     ("Police in Armavir detain two suspects", []),  # a town in Armenia and in Russia
+    ("Monsoon floods submerge villages in Assam", ["IN"]),  # a province frequent in English
+    ("Fighting flares in Sudan's Blue Nile", ["SD"]),  # generic words, but one province
+    ("Shelling hits Saudi Arabia's Eastern Province", ["SA"]),  # generic words only: not LK
+    ("Japan's Noto peninsula hit by floods", ["JP"]),  # not Noto, the town in Sicily
+    ("Come and see: Hit musical returns", []),  # towns whose names lose accents (Comé, Hīt)
+    ("Seoul says it has no comment", ["KR"]),  # capital kept, its alternate "Soul" is a word
 ])
 def test_towns_and_provinces(clf, title, expected):
     assert sorted(countries(clf, title)) == sorted(expected)
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("Duma approves bill banning foreign agents", ["RU"]),  # not Douma in Syria
+    ("Knesset passes judicial overhaul bill", ["IL"]),
+    ("Downing Street rules out early election", ["GB"]),
+    ("Fed holds rates steady", ["US"]),
+    ("Afghans deported from Pakistan face winter", ["AF", "PK"]),  # plural demonym
+    ("Chechen leader's son appointed minister", ["RU"]),  # people of a sub-national place
+    ("Bosnian Serb leader sentenced to prison", ["BA"]),  # not Serbia
+    ("Belgian police arrest suspect over Brussels shooting", ["BE"]),  # Brussels, the city
+    ("Quebec to limit use of English in public services", ["CA"]),  # English, the language
+    ("Amazon deforestation falls to lowest in nine years", ["BR"]),
+    ("Amazon workers strike at German warehouses", ["DE"]),
+    ("Argentina retain Copa America title", ["AR"]),
+    ("Explosions reported near Sevastopol as Crimea air defences activated", ["UA"]),
+])
+def test_metonyms_demonyms_and_readings(clf, title, expected):
+    assert sorted(countries(clf, title)) == sorted(expected)
+
+
+def test_term_inside_a_place_name_does_not_count(clf):
+    result = clf.classify("Settlers torch cars in West Bank village")
+    assert "economy/business/finance" not in result.topic_labels  # "Bank"
+    assert clf.classify("Wall Street rallies").topic_labels[0] == "economy/business/finance"
+
+
+@pytest.mark.parametrize(("title", "unwanted"), [
+    ("Explosions reported near Crimea", "crime/law/justice"),  # "crime*" no longer a prefix
+    ("Police investigate stabbing in Stockholm", "economy/business/finance"),  # invest*, stock*
+    ("Protests erupt after Imamoglu detained", "religion"),  # imam*
+    ("Banking sector shares slide in Islamabad", "religion"),  # sect*, islam*
+])
+def test_prefix_terms_do_not_swallow_other_words(clf, title, unwanted):
+    assert unwanted not in clf.classify(title).topic_labels
 
 
 @pytest.mark.parametrize(("title", "codes", "language"), [
