@@ -49,11 +49,15 @@ async def headlines(self: PlainCommand, from_beginning: bool, as_json: bool) -> 
     return 0
 
 
+FAUST_LEVELS = {"warning": "warn", "critical": "crit"}  # Faust's names for these levels
+
+
 def _with_default_loglevel(argv: list[str]) -> list[str]:
     """``wirewatch worker`` logs at $WIREWATCH_LOG_LEVEL (default info), not Faust's warn."""
     if argv[:1] == ["worker"] and not any(a in ("-l", "--loglevel") or
                                          a.startswith("--loglevel=") for a in argv):
-        return [*argv, "--loglevel", os.environ.get("WIREWATCH_LOG_LEVEL", "info")]
+        level = os.environ.get("WIREWATCH_LOG_LEVEL", "info").lower()
+        return [*argv, "--loglevel", FAUST_LEVELS.get(level, level)]
     return argv
 
 
