@@ -189,3 +189,27 @@ async def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
         await asyncio.sleep(0.5)
     tail = f"\nworker log:\n{worker.log_tail()}" if worker else ""
     raise AssertionError(f"timed out after {timeout}s waiting for {what}{tail}")
+
+
+def cli_lines(namespace: str, *args: str, count: int, timeout: float = 60) -> list[str]:
+    """The first ``count`` stdout lines of a long-running ``wirewatch`` command, then stop it."""
+    import select
+
+    env = {**os.environ, "WIREWATCH_BROKER": BROKER, "WIREWATCH_NAMESPACE": namespace}
+    proc = subprocess.Popen([sys.executable, "-m", "streams", *args], env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    output = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while output.count(b"\n") < count and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                chunk = os.read(fd, 65536)  # raw reads: no buffer hides lines from select
+                if not chunk:
+                    break
+                output += chunk
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return output.decode().splitlines()[:count]

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from streams.embedded_broker import free_port
 
-from .conftest import BROKER, REPO, TopicReader, add_stories, wait_until
+from .conftest import BROKER, REPO, TopicReader, add_stories, cli_lines, wait_until
 from .test_pipeline import site_feeds
 
 pytestmark = pytest.mark.kafka
@@ -119,6 +119,15 @@ async def test_classified_and_alerts_end_to_end(news_site, namespace, tmp_path, 
         karabakh = next(v for _, v in alerts.messages if v["rule"] == "karabakh-security")
         assert karabakh["severity"] == "high" and "South Caucasus" in karabakh["regions"]
         assert {m["text"] for m in karabakh["matched"]} == {"Karabakh", "mines"}
+
+        # `wirewatch alerts` filters by rule and severity.
+        cop = [json.loads(line) for line in cli_lines(
+            namespace, "alerts", "--from-beginning", "--json", "--rule", "cop29", count=2)]
+        assert [(a["rule"], a["update"]) for a in cop] == [("cop29", False), ("cop29", True)]
+        high = cli_lines(namespace, "alerts", "--from-beginning", "--min-severity", "high",
+                         count=4)
+        assert len(high) == 4 and not any(" cop29 " in line for line in high)
+        assert any("HIGH     peacekeepers" in line for line in high)
 
         # A rule applied while the worker runs takes effect without a restart.
         config2 = write(tmp_path / "more-rules.yaml", rules=[

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 
 import pytest
 
 from streams.demo.site import NewsSite
 
-from .conftest import TopicReader, add_stories, wait_until, write_config
+from .conftest import TopicReader, add_stories, cli_lines, wait_until, write_config
 
 pytestmark = pytest.mark.kafka
 
@@ -66,6 +67,13 @@ async def test_new_headlines_land_once_and_later_ones_follow(
         new = [v for _, v in reader.messages[6:]]
         assert sorted(v["feed"] for v in new) == ["site-latest", "site-rss"]
         assert {v["title"] for v in new} == {later[0].title}
+
+    # `wirewatch headlines` shows the same, as JSON lines or one readable line each.
+    printed = cli_lines(namespace, "headlines", "--from-beginning", "--json", count=8)
+    assert sorted(json.loads(line)["id"] for line in printed) == sorted(
+        v["id"] for _, v in reader.messages)
+    readable = cli_lines(namespace, "headlines", "--from-beginning", count=8)
+    assert any("[site-rss] Bitcoin price dips below $58,000" in line for line in readable)
 
     # The broken feed never stopped the others, and the operator can see why it fails.
     errors = worker.metrics()
