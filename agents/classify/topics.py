@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,24 @@ class TopicScore:
                 "evidence": list(self.evidence)}
 
 
+_ENGLISH_WORD = re.compile(r"[a-z]{3,}")
+
+
+def plural(phrase: str) -> str | None:
+    """The English plural of a lexicon phrase's last word ("peace deal" -> "peace deals"), or
+    None for prefixes, non-English words and words that already end in s."""
+    head, _, last = phrase.rpartition(" ")
+    if phrase.endswith("*") or not _ENGLISH_WORD.fullmatch(last) or last.endswith("s"):
+        return None
+    if last.endswith("y") and last[-2] not in "aeiou":
+        last = last[:-1] + "ies"
+    elif last.endswith(("ch", "sh", "x", "z")):
+        last += "es"
+    else:
+        last += "s"
+    return f"{head} {last}" if head else last
+
+
 @dataclass(frozen=True, slots=True)
 class _Term:
     topic: int
@@ -39,13 +58,15 @@ class _Term:
 
 
 class TopicModel:
-    """Sums the weights of the distinct lexicon terms found in a headline, per topic."""
+    """Sums the weights of the distinct lexicon terms found in a headline, per topic.
+
+    A phrase also matches its English plural ("peace deal" also matches "peace deals")."""
 
     def __init__(self, topics: tuple[Topic, ...], terms: list[tuple[str, _Term]],
                  threshold: float, secondary_ratio: float, max_topics: int,
                  summary_weight: float) -> None:
         self.topics = topics
-        self._index: PhraseIndex[_Term] = PhraseIndex(terms)
+        self._index: PhraseIndex[_Term] = PhraseIndex(terms + _plural_terms(terms))
         self._words = frozenset(k for k in (fold(t.rstrip("*")).strip() for t, _ in terms)
                                 if k and " " not in k)
         self.threshold = threshold
@@ -137,3 +158,15 @@ class TopicModel:
         return [TopicScore(self.topics[t].code, self.topics[t].label,
                            round(w / (w + self.threshold), 3), evidence[t])
                 for w, t in chosen[:self.max_topics]]
+
+
+def _plural_terms(terms: list[tuple[str, _Term]]) -> list[tuple[str, _Term]]:
+    """Plural forms of the lexicon phrases, with the same topic and weight, for the phrases whose
+    plural is not itself a term of any topic (an explicit term keeps its own weights)."""
+    explicit = {phrase_key(phrase) for phrase, _ in terms}
+    added: list[tuple[str, _Term]] = []
+    for phrase, term in terms:
+        form = plural(fold(phrase).strip())
+        if form and phrase_key(form) not in explicit:
+            added.append((form, term))
+    return added

@@ -6,6 +6,7 @@ import pytest
 
 from agents.classify import Classifier
 from agents.classify.matcher import PhraseIndex, fold, pad
+from agents.classify.topics import plural
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +217,17 @@ def test_phrase_index_whole_words_longest_first():
     hits = index.find(pad(text))
     assert [(text[h.start:h.end], h.values) for h in hits] == [
         ("New York", (1,)), ("post-war", (4,)), ("military", (5,))]
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("peace deal", "peace deals"), ("plane crash", "plane crashes"), ("casualty", "casualties"),
+    ("holiday", "holidays"), ("tax", "taxes"), ("crisis", None), ("militar*", None),
+    ("séisme", None), ("ai", None)])
+def test_plural_of_a_lexicon_phrase(phrase, expected):
+    assert plural(phrase) == expected
+
+
+def test_phrases_also_match_their_plural(clf):
+    result = clf.classify("Rival factions sign two peace deals")
+    assert result.topics[0].label == "conflict/war/peace"
+    assert "peace deals" in result.topics[0].evidence

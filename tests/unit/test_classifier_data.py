@@ -86,3 +86,14 @@ def test_missing_file(data_dir):
     (data_dir / "languages.yaml").unlink()
     with pytest.raises(DataError, match=r"languages\.yaml: cannot read"):
         Classifier.load(data_dir)
+
+
+def test_explicit_plural_keeps_its_own_weight(data_dir):
+    path = data_dir / "topics.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "      sport: 1\n",
+        "      sport: 1\n      quidditch match: 1\n      quidditch matches: -2\n")
+    path.write_text(text, encoding="utf-8")
+    clf = Classifier.load(data_dir)
+    assert [t.label for t in clf.classify("Quidditch match resumes").topics] == ["sport"]
+    assert "sport" not in [t.label for t in clf.classify("Quidditch matches resume").topics]
