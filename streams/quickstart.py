@@ -93,6 +93,9 @@ async def quickstart(demo: bool, step: float) -> int:
         if not os.environ.get("WIREWATCH_BROKER"):
             broker = stack.enter_context(EmbeddedBroker(workdir / "broker.log"))
             env["WIREWATCH_BROKER"] = broker.url
+            # Tansu holds a group join for half the session timeout; Faust's 60 s default
+            # would keep a newcomer waiting 30 s for the first headline.
+            env.setdefault("BROKER_SESSION_TIMEOUT", "10")
             print(f"embedded broker (Tansu) at {broker.url}", flush=True)
         site = NewsSite("Caliber demo") if demo else None
         releaser = None

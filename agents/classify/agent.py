@@ -7,6 +7,7 @@ unclassified, with the error logged: nothing is lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from functools import cache
@@ -40,7 +41,8 @@ def classify_headline(classifier: Classifier, headline: Headline) -> dict:
 
 @app.agent(headlines_topic)
 async def classify_headlines(headlines) -> None:  # noqa: ANN001 -- a Faust stream
-    classifier = shared_classifier()
+    # Building the gazetteer takes seconds: off the event loop, so heartbeats go on.
+    classifier = await asyncio.get_running_loop().run_in_executor(None, shared_classifier)
     async for key, headline in headlines.items():
         try:
             record = classify_headline(classifier, headline)
