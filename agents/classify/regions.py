@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from agents.classify.errors import DataError
+from agents.classify.errors import DataError, read_yaml_mapping
 
 KINDS = ("m49", "geopolitical")
 
@@ -22,11 +20,7 @@ class Region:
 
 def load_regions(path: Path) -> tuple[Region, ...]:
     """Read and check regions.yaml; errors name the file and the region entry."""
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"{path}: cannot read regions: {exc}") from exc
-    entries = doc.get("regions") if isinstance(doc, dict) else None
+    entries = read_yaml_mapping(path, "a mapping with a 'regions' list").get("regions")
     if not isinstance(entries, list):
         raise DataError(f"{path}: expected a top-level 'regions' list")
     regions: list[Region] = []

@@ -7,9 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from agents.classify.errors import DataError
+from agents.classify.errors import DataError, read_yaml_mapping
 from agents.classify.matcher import PhraseIndex, fold, phrase_key
 
 
@@ -77,11 +75,8 @@ class TopicModel:
     @classmethod
     def load(cls, path: Path) -> TopicModel:
         """Read topics.yaml; errors name the file, the topic and the term."""
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise DataError(f"{path}: cannot read topics: {exc}") from exc
-        if not isinstance(doc, dict) or not isinstance(doc.get("topics"), list):
+        doc = read_yaml_mapping(path, "a mapping with a 'topics' list")
+        if not isinstance(doc.get("topics"), list):
             raise DataError(f"{path}: expected a mapping with a 'topics' list")
         topics: list[Topic] = []
         terms: list[tuple[str, _Term]] = []

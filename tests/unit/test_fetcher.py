@@ -196,43 +196,38 @@ async def test_connection_refused() -> None:
     assert caught.value.status is None
 
 
-async def test_per_host_concurrency_is_capped(serve: Serve) -> None:
-    active = 0
-    peak = 0
+class PeakCounter:
+    """A slow handler that records how many requests it served at once."""
 
-    async def handler(request: web.Request) -> web.Response:
-        nonlocal active, peak
-        active += 1
-        peak = max(peak, active)
+    def __init__(self) -> None:
+        self.active = 0
+        self.peak = 0
+
+    async def handler(self, request: web.Request) -> web.Response:
+        self.active += 1
+        self.peak = max(self.peak, self.active)
         await asyncio.sleep(0.1)
-        active -= 1
+        self.active -= 1
         return web.Response(text="ok")
 
-    base = await serve(handler)
+
+async def test_per_host_concurrency_is_capped(serve: Serve) -> None:
+    counter = PeakCounter()
+    base = await serve(counter.handler)
     f = fetcher(per_host_concurrency=2)
     results = await asyncio.gather(*(f.fetch(f"{base}/{i}") for i in range(6)))
     assert [r.body for r in results] == [b"ok"] * 6
-    assert peak == 2
+    assert counter.peak == 2
 
 
 async def test_other_hosts_are_not_held_back(serve: Serve) -> None:
     """The cap is per host: 127.0.0.1 and localhost get a slot each."""
-    active = 0
-    peak = 0
-
-    async def handler(request: web.Request) -> web.Response:
-        nonlocal active, peak
-        active += 1
-        peak = max(peak, active)
-        await asyncio.sleep(0.1)
-        active -= 1
-        return web.Response(text="ok")
-
-    base = await serve(handler)
+    counter = PeakCounter()
+    base = await serve(counter.handler)
     f = fetcher(per_host_concurrency=1)
     other = base.replace("127.0.0.1", "localhost")
     await asyncio.gather(f.fetch(f"{base}/a"), f.fetch(f"{other}/b"))
-    assert peak == 2
+    assert counter.peak == 2
 
 
 async def test_gzip_body_is_decoded(serve: Serve) -> None:

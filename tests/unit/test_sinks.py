@@ -2,7 +2,6 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -10,7 +9,7 @@ from aiohttp import web
 
 from agents.alerts.records import alert_passes
 from agents.alerts.rules import Sink
-from agents.alerts.sinks import accepts, deliver, render_body, retry_after_seconds
+from agents.alerts.sinks import accepts, deliver, render_body
 from streams.display import format_alert
 
 ALERT = {
@@ -208,14 +207,6 @@ def test_alert_passes_severity_order():
     assert not alert_passes(low, min_severity="medium")
     assert alert_passes(low, rules=["peacekeepers", "cop29"])
 
-
-def test_retry_after_header_forms():
-    now = datetime(2024, 11, 11, 9, 0, 0, tzinfo=UTC)
-    assert retry_after_seconds("12", now) == 12
-    assert retry_after_seconds("Mon, 11 Nov 2024 09:00:30 GMT", now) == 30
-    assert retry_after_seconds("Mon, 11 Nov 2024 08:00:00 GMT", now) == 0
-    assert retry_after_seconds("soon", now) is None
-    assert retry_after_seconds(None, now) is None
 
 
 def test_format_alert_line():
