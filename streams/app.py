@@ -6,6 +6,9 @@ a worker starts, so this package never imports them.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import faust
 
 from streams.settings import Settings
@@ -16,6 +19,8 @@ app = faust.App(
     settings.namespace,
     broker=settings.broker,
     store="memory://",  # tables are rebuilt from their Kafka changelogs on start
+    # Nothing durable is kept locally; keep Faust's scratch folder out of the cwd.
+    datadir=Path(tempfile.gettempdir()) / "wirewatch" / settings.namespace,
     autodiscover=["streams.polling", "streams.lag", "agents"],
     origin="streams",
     web_port=settings.web_port,
