@@ -20,7 +20,7 @@ app = faust.App(
     broker=settings.broker,
     store="memory://",  # tables are rebuilt from their Kafka changelogs on start
     # Nothing durable is kept locally; keep Faust's scratch folder out of the cwd.
-    datadir=Path(tempfile.gettempdir()) / "wirewatch" / settings.namespace,
+    datadir=Path(tempfile.gettempdir()) / f"wirewatch-{settings.namespace}-data",
     autodiscover=["streams.polling", "streams.lag", "agents"],
     origin="streams",
     web_port=settings.web_port,
