@@ -3,6 +3,7 @@
     .venv/bin/python bench/classify_eval.py                 # dev, holdout and holdout2
     .venv/bin/python bench/classify_eval.py --set dev -v    # dev only, list the misses
     .venv/bin/python bench/classify_eval.py --file new.jsonl -v   # any labelled JSONL file
+    .venv/bin/python bench/classify_eval.py --model         # with the topic model switched on
 
 Prints per-label precision/recall/F1 and topic macro-F1, and micro-F1 for countries and regions,
 separately for tests/data/classify/eval_dev.jsonl (used while writing the lexicons),
@@ -22,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agents.classify import Classifier  # noqa: E402
+from agents.classify.classifier import DATA_DIR  # noqa: E402
+from agents.classify.model import ModelSettings, read_training  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "classify"
 SETS = ("dev", "holdout", "holdout2")
@@ -128,8 +131,15 @@ def main() -> int:
     parser.add_argument("--set", choices=(*SETS, "all"), default="all")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     parser.add_argument("--file", type=Path, help="evaluate this JSONL file instead of the sets")
+    parser.add_argument("--model", action="store_true",
+                        help="switch the topic model on, whatever model.yaml says")
     args = parser.parse_args()
     classifier = Classifier.load()
+    if args.model:
+        settings = ModelSettings.load(DATA_DIR / "model.yaml")
+        rows = read_training(DATA_DIR / settings.training, classifier.topic_codes)
+        classifier = classifier.with_model(classifier.train_model(rows, settings))
+        print("topic model on")
     print(f"classifier_version {classifier.version}")
     files = {args.file.name: args.file} if args.file else {
         name: DATA / f"eval_{name}.jsonl"
