@@ -15,6 +15,9 @@ from faust.cli import argument, option
 
 from agents.alerts.records import SEVERITIES, alert_passes
 from agents.alerts.rules import Rule, RuleError, load_rules, load_sinks, rule_to_json
+from agents.classify.classifier import DATA_DIR
+from agents.classify.regions import load_regions
+from agents.classify.topics import TopicModel
 from streams.app import app, settings
 from streams.commands import PlainCommand
 from streams.config import ConfigError, WirewatchConfig, load_config, register_section_check
@@ -24,10 +27,11 @@ from streams.topics import ALERTS, RULES
 
 
 def _known_names() -> tuple[set[str], set[str]]:
-    from agents.classify.agent import shared_classifier
-
-    classifier = shared_classifier()
-    return ({*classifier.topic_labels, *classifier.topic_codes}, set(classifier.region_names))
+    """Topic labels and codes, and region names, from the classifier's data files (read
+    directly: building the whole classifier would take seconds)."""
+    topics = TopicModel.load(DATA_DIR / "topics.yaml").topics
+    regions = load_regions(DATA_DIR / "regions.yaml")
+    return {n for t in topics for n in (t.label, t.code)}, {r.name for r in regions}
 
 
 def rules_in(config: WirewatchConfig, source: str) -> list[Rule]:
