@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -123,10 +124,13 @@ class Worker:
             for family in text_string_to_metric_families(text) for s in family.samples
         }
 
-    def polls(self, feed: str) -> float:
-        """Total polls of ``feed`` this worker made (any outcome)."""
-        return sum(v for (name, labels), v in self.metrics().items()
-                   if name == "wirewatch_feed_polls_total" and ("feed", feed) in labels)
+    def polls(self) -> Counter[str]:
+        """Polls this worker made per feed (any outcome), from one scrape of /metrics."""
+        counts: Counter[str] = Counter()
+        for (name, labels), value in self.metrics().items():
+            if name == "wirewatch_feed_polls_total":
+                counts[dict(labels)["feed"]] += value
+        return counts
 
 
 @pytest.fixture
@@ -182,9 +186,11 @@ class TopicReader:
 
 async def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
                      worker: Worker | None = None) -> None:
+    """Poll ``predicate`` in a thread: it may block (HTTP, files) while this loop keeps
+    serving the test's news site to the workers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
+        if await asyncio.to_thread(predicate):
             return
         await asyncio.sleep(0.5)
     tail = f"\nworker log:\n{worker.log_tail()}" if worker else ""

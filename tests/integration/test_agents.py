@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -121,19 +122,22 @@ async def test_classified_and_alerts_end_to_end(news_site, namespace, tmp_path, 
         assert {m["text"] for m in karabakh["matched"]} == {"Karabakh", "mines"}
 
         # `wirewatch alerts` filters by rule and severity.
-        cop = [json.loads(line) for line in cli_lines(
-            namespace, "alerts", "--from-beginning", "--json", "--rule", "cop29", count=2)]
+        cop = [json.loads(line) for line in await asyncio.to_thread(
+            cli_lines, namespace, "alerts", "--from-beginning", "--json", "--rule", "cop29",
+            count=2)]
         assert [(a["rule"], a["update"]) for a in cop] == [("cop29", False), ("cop29", True)]
-        high = cli_lines(namespace, "alerts", "--from-beginning", "--min-severity", "high",
-                         count=4)
+        high = await asyncio.to_thread(
+            cli_lines, namespace, "alerts", "--from-beginning", "--min-severity", "high",
+            count=4)
         assert len(high) == 4 and not any(" cop29 " in line for line in high)
         assert any("HIGH     peacekeepers" in line for line in high)
 
         # A rule applied while the worker runs takes effect without a restart.
         config2 = write(tmp_path / "more-rules.yaml", rules=[
             *RULES, {"name": "bitcoin", "any": ["bitcoin"], "severity": "low"}])
-        assert wirewatch(namespace, "rules", "apply", str(config2)).returncode == 0
-        listed = wirewatch(namespace, "rules", "list")
+        applied = await asyncio.to_thread(wirewatch, namespace, "rules", "apply", str(config2))
+        assert applied.returncode == 0, applied.stderr
+        listed = await asyncio.to_thread(wirewatch, namespace, "rules", "list")
         assert "bitcoin:" in listed.stdout
         await wait_until(lambda: "rule_updated rule=bitcoin" in worker.log_path.read_text(),
                          60, "the worker to load the new rule", worker)
@@ -153,7 +157,7 @@ async def test_classified_and_alerts_end_to_end(news_site, namespace, tmp_path, 
         assert letter["alert"]["rule"] == "cop29" and "500" in letter["error"]
     assert broken.attempts == 3
 
-    metrics = worker.metrics()
+    metrics = await asyncio.to_thread(worker.metrics)
     assert metrics[("wirewatch_alerts_total",
                     (("kind", "match"), ("rule", "cop29"), ("severity", "medium")))] >= 1
     assert metrics[("wirewatch_sink_deliveries_total",

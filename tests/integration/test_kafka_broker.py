@@ -4,7 +4,7 @@ Start the broker first (``deploy/kafka/local.sh start``) and point ``WIREWATCH_B
 at it if it is not on the default ``kafka://127.0.0.1:9092``.
 """
 
-import os
+import asyncio
 import uuid
 
 import pytest
@@ -12,24 +12,18 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from .conftest import BOOTSTRAP
+
 pytestmark = pytest.mark.kafka
 
 PARTITIONS = 3
 MESSAGES = 30
 
 
-def bootstrap_servers() -> str:
-    url = os.environ.get("WIREWATCH_BROKER", "kafka://127.0.0.1:9092")
-    return url.removeprefix("kafka://")
-
-
 @pytest.fixture
-async def admin():
-    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers())
-    try:
-        await client.start()
-    except Exception as exc:
-        pytest.skip(f"no Kafka broker at {bootstrap_servers()}: {exc}")
+async def admin(kafka_bootstrap):
+    client = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await client.start()
     yield client
     await client.close()
 
@@ -51,8 +45,14 @@ async def test_compacted_topic_keeps_its_cleanup_policy(admin):
     name = f"wirewatch-compact-{uuid.uuid4().hex[:8]}"
     await admin.create_topics([NewTopic(name, 1, 1, topic_configs={"cleanup.policy": "compact"})])
     try:
-        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
-        configs = {entry[0]: entry[1] for entry in response.resources[0][4]}
+        configs: dict = {}
+        for _ in range(50):  # a new topic's configs can take a moment to be served
+            [response] = await admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, name)])
+            configs = {entry[0]: entry[1] for entry in response.resources[0][4]}
+            if configs:
+                break
+            await asyncio.sleep(0.2)
         assert configs["cleanup.policy"] == "compact"
     finally:
         await admin.delete_topics([name])
@@ -60,7 +60,7 @@ async def test_compacted_topic_keeps_its_cleanup_policy(admin):
 
 async def test_keyed_messages_round_trip_through_a_consumer_group(topic):
     sent = {f"key-{i % 7}:{i}".encode(): f"value-{i}".encode() for i in range(MESSAGES)}
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(), acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all")
     await producer.start()
     try:
         partitions_used = set()
@@ -74,7 +74,7 @@ async def test_keyed_messages_round_trip_through_a_consumer_group(topic):
     group = f"wirewatch-group-{uuid.uuid4().hex[:8]}"
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap_servers(),
+        bootstrap_servers=BOOTSTRAP,
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

@@ -69,14 +69,16 @@ async def test_new_headlines_land_once_and_later_ones_follow(
         assert {v["title"] for v in new} == {later[0].title}
 
     # `wirewatch headlines` shows the same, as JSON lines or one readable line each.
-    printed = cli_lines(namespace, "headlines", "--from-beginning", "--json", count=8)
+    printed = await asyncio.to_thread(
+        cli_lines, namespace, "headlines", "--from-beginning", "--json", count=8)
     assert sorted(json.loads(line)["id"] for line in printed) == sorted(
         v["id"] for _, v in reader.messages)
-    readable = cli_lines(namespace, "headlines", "--from-beginning", count=8)
+    readable = await asyncio.to_thread(
+        cli_lines, namespace, "headlines", "--from-beginning", count=8)
     assert any("[site-rss] Bitcoin price dips below $58,000" in line for line in readable)
 
     # The broken feed never stopped the others, and the operator can see why it fails.
-    errors = worker.metrics()
+    errors = await asyncio.to_thread(worker.metrics)
     assert errors[("wirewatch_feed_poll_errors_total",
                    (("feed", "broken"), ("reason", "http_4xx")))] >= 1
     assert errors[("wirewatch_feed_polls_total",
@@ -90,7 +92,7 @@ async def test_worker_restart_emits_nothing_again(news_site, namespace, tmp_path
     first = start_worker(config, "first")
     async with TopicReader(f"{namespace}.headlines") as reader:
         await reader.wait_for(lambda m: len(m) >= 4, 90, "the first headlines", first)
-        assert first.stop() == 0, first.log_tail()
+        assert await asyncio.to_thread(first.stop) == 0, first.log_tail()
 
         requests_before = sum(news_site.requests.values())
         second = start_worker(config, "second")
@@ -120,24 +122,27 @@ async def test_two_workers_share_feeds_and_take_over(news_site, namespace, tmp_p
         await reader.wait_for(lambda m: len(m) >= 12, 120, "a headline from every feed", a)
 
         def both_polling() -> bool:
-            return any(a.polls(n) for n in names) and any(b.polls(n) for n in names)
+            return bool(a.polls()) and bool(b.polls())
+
+        def snapshot() -> tuple[Counter, Counter]:
+            return a.polls(), b.polls()
 
         await wait_until(both_polling, 90, "both workers polling", b)
         await asyncio.sleep(3)  # let the rebalance settle
         # In a quiet window, each feed is polled by exactly one worker.
-        snap1 = {n: (a.polls(n), b.polls(n)) for n in names}
+        a1, b1 = await asyncio.to_thread(snapshot)
         await asyncio.sleep(8)
-        snap2 = {n: (a.polls(n), b.polls(n)) for n in names}
-        by_a = {n for n in names if snap2[n][0] > snap1[n][0]}
-        by_b = {n for n in names if snap2[n][1] > snap1[n][1]}
+        a2, b2 = await asyncio.to_thread(snapshot)
+        by_a = {n for n in names if a2[n] > a1[n]}
+        by_b = {n for n in names if b2[n] > b1[n]}
         assert by_a | by_b == set(names), f"feeds nobody polled: {set(names) - by_a - by_b}"
         assert not by_a & by_b, f"feeds polled by both workers: {by_a & by_b}"
         assert by_a and by_b, "the feeds were not shared"
 
         # One worker stops: the other takes over all of its feeds.
-        assert a.stop() == 0, a.log_tail()
-        taken = {n: b.polls(n) for n in names}
-        await wait_until(lambda: all(b.polls(n) > taken[n] for n in names), 90,
+        assert await asyncio.to_thread(a.stop) == 0, a.log_tail()
+        taken = await asyncio.to_thread(b.polls)
+        await wait_until(lambda: all(b.polls()[n] > taken[n] for n in names), 90,
                          "the survivor polling every feed", b)
         await reader.drain(2)
         assert Counter(v["feed"] for _, v in reader.messages) == dict.fromkeys(names, 1)
