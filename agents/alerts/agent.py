@@ -57,10 +57,14 @@ def _match_from_json(raw: Mapping[str, Any]) -> Match:
 
 
 def _parse_time(value: object) -> datetime | None:
+    """An ISO 8601 time as an aware datetime (UTC when it names no offset), or None."""
+    if not value:
+        return None
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+        when = datetime.fromisoformat(str(value))
     except ValueError:
         return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _observe_latency(headline: Mapping[str, Any], now: datetime) -> None:

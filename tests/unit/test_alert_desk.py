@@ -90,3 +90,13 @@ def test_region_surge_alert_after_a_quiet_baseline():
     surge = surges[0]["surge"]
     assert surges[0]["rule"] == "region:Sahel"
     assert surge["window_count"] >= surge["threshold"] > max(surge["baseline_counts"])
+
+
+def test_alert_latency_times_without_an_offset_are_read_as_utc():
+    from agents.alerts.agent import _parse_time
+
+    assert _parse_time("2024-05-01T12:00:00") == T0
+    assert _parse_time("2024-05-01T12:00:00Z") == T0
+    assert _parse_time("2024-05-01T14:00:00+02:00") == T0
+    assert _parse_time("yesterday") is None
+    assert _parse_time(None) is None
