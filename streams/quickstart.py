@@ -26,6 +26,7 @@ from streams.demo.site import NewsSite
 from streams.demo.timeline import release, write_demo_config
 from streams.display import format_alert, format_headline
 from streams.embedded_broker import EmbeddedBroker, free_port
+from streams.settings import bootstrap_servers
 from streams.subscribe import subscribe
 from streams.topics import ALERTS, CLASSIFIED
 
@@ -124,8 +125,7 @@ async def quickstart(demo: bool, step: float) -> int:
         print(f"worker started: log {log_path}, metrics http://127.0.0.1:{port}/metrics",
               "Ctrl-C stops everything. New headlines (with topic and regions) and alerts:",
               sep="\n", flush=True)
-        bootstrap = [env["WIREWATCH_BROKER"].split("://", 1)[-1]]
-        printer = asyncio.create_task(_print_news(bootstrap))
+        printer = asyncio.create_task(_print_news(bootstrap_servers(env["WIREWATCH_BROKER"])))
         try:
             return await _supervise(worker, printer, log_path)
         finally:

@@ -15,6 +15,11 @@ DEFAULT_CONFIG = "./wirewatch.yaml"
 DEFAULT_WEB_PORT = 6066
 
 
+def bootstrap_servers(broker: str) -> list[str]:
+    """Faust broker URL(s) (``;``-separated, ``kafka://`` scheme) as an aiokafka host list."""
+    return [part.strip().split("://", 1)[-1] for part in broker.split(";") if part.strip()]
+
+
 def _int_env(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -65,4 +70,4 @@ class Settings:
     @property
     def bootstrap_servers(self) -> list[str]:
         """The broker list without Faust's ``kafka://`` scheme, for aiokafka clients."""
-        return [part.split("://", 1)[-1] for part in self.broker.split(";") if part.strip()]
+        return bootstrap_servers(self.broker)

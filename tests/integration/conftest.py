@@ -27,10 +27,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streams.demo.site import NewsSite, Story
 from streams.embedded_broker import free_port
+from streams.settings import bootstrap_servers
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER = os.environ.get("WIREWATCH_BROKER", "kafka://127.0.0.1:9092")
-BOOTSTRAP = BROKER.split("://", 1)[-1]
+BOOTSTRAP = ",".join(bootstrap_servers(BROKER))  # aiokafka's comma-separated form
 
 
 @pytest.fixture(scope="session")
