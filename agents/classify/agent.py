@@ -12,7 +12,7 @@ import logging
 import time
 from functools import cache
 
-from agents.classify.classifier import Classifier
+from agents.classify.classifier import Classification, Classifier
 from streams import metrics
 from streams.app import app
 from streams.records import Headline
@@ -49,7 +49,6 @@ async def classify_headlines(headlines) -> None:  # noqa: ANN001 -- a Faust stre
         except Exception as exc:  # a bad headline must not stop the stream
             log.exception("classify_failed id=%s feed=%s error=%r", headline.id, headline.feed,
                           exc)
-            record = {**headline.asdict(), "topics": [], "countries": [], "regions": [],
-                      "region_names": [], "language": "und",
-                      "classifier_version": classifier.version}
+            unclassified = Classification([], [], [], "und", classifier.version)
+            record = {**headline.asdict(), **unclassified.to_dict()}
         await classified_topic.send(key=key, value=record)
