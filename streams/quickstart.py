@@ -90,7 +90,8 @@ async def _supervise(worker: asyncio.subprocess.Process, printer: asyncio.Task,
 async def quickstart(demo: bool, step: float) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="wirewatch-run-"))
     env = dict(os.environ)
-    with contextlib.ExitStack() as stack:
+    # Everything started here is stopped on every way out, early error returns included.
+    async with contextlib.AsyncExitStack() as stack:
         if not os.environ.get("WIREWATCH_BROKER"):
             broker = stack.enter_context(EmbeddedBroker(workdir / "broker.log"))
             env["WIREWATCH_BROKER"] = broker.url
@@ -98,11 +99,11 @@ async def quickstart(demo: bool, step: float) -> int:
             # would keep a newcomer waiting 30 s for the first headline.
             env.setdefault("BROKER_SESSION_TIMEOUT", "10")
             print(f"embedded broker (Tansu) at {broker.url}", flush=True)
-        site = NewsSite("Caliber demo") if demo else None
-        releaser = None
-        if site is not None:
+        if demo:
+            site = NewsSite("Caliber demo")
             await site.start()
-            releaser = asyncio.create_task(release(site, step))
+            stack.push_async_callback(site.stop)
+            stack.callback(asyncio.create_task(release(site, step)).cancel)
             config_path = write_demo_config(site.base_url, workdir / "wirewatch.yaml")
             print(f"demo news site at {site.base_url}/rss and {site.base_url}/latest", flush=True)
         else:
@@ -126,13 +127,7 @@ async def quickstart(demo: bool, step: float) -> int:
               "Ctrl-C stops everything. New headlines (with topic and regions) and alerts:",
               sep="\n", flush=True)
         printer = asyncio.create_task(_print_news(bootstrap_servers(env["WIREWATCH_BROKER"])))
-        try:
-            return await _supervise(worker, printer, log_path)
-        finally:
-            if releaser is not None:
-                releaser.cancel()
-            if site is not None:
-                await site.stop()
+        return await _supervise(worker, printer, log_path)
 
 
 @app.command(
