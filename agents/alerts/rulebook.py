@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -31,23 +32,34 @@ class RuleBook:
         self.matcher = Matcher(())
         self.ready = asyncio.Event()
 
-    def apply(self, key: str, value: bytes | None) -> bool:
-        """Apply one record; True when the rule set changed."""
+    def apply(self, records: Iterable[tuple[str, bytes | None]]) -> bool:
+        """Apply (key, value) records in order; True when the rule set changed.
+
+        The matcher is rebuilt once per call, not per record: on start-up the whole topic
+        arrives in a few batches.
+        """
+        changed = False
+        for key, value in records:
+            changed |= self._apply_one(key, value)
+        if changed:
+            self.matcher = Matcher(self.rules.values())
+        return changed
+
+    def _apply_one(self, key: str, value: bytes | None) -> bool:
         if value is None:
             if self.rules.pop(key, None) is None:
                 return False
             log_event(log, logging.INFO, "rule_removed", rule=key)
-        else:
-            try:
-                rule = rule_from_json(value, key=key)
-            except RuleError as exc:
-                log_event(log, logging.ERROR, "rule_rejected", rule=key, error=str(exc))
-                return False
-            if self.rules.get(key) == rule:
-                return False
-            self.rules[key] = rule
-            log_event(log, logging.INFO, "rule_updated", rule=key, severity=rule.severity)
-        self.matcher = Matcher(self.rules.values())
+            return True
+        try:
+            rule = rule_from_json(value, key=key)
+        except RuleError as exc:
+            log_event(log, logging.ERROR, "rule_rejected", rule=key, error=str(exc))
+            return False
+        if self.rules.get(key) == rule:
+            return False
+        self.rules[key] = rule
+        log_event(log, logging.INFO, "rule_updated", rule=key, severity=rule.severity)
         return True
 
 
@@ -71,8 +83,8 @@ async def follow_rules() -> None:
             rulebook.ready.set()
         while True:
             batches = await consumer.getmany(timeout_ms=1000)
-            for record in batches.get(partition, ()):
-                rulebook.apply(record.key.decode() if record.key else "", record.value)
+            rulebook.apply((record.key.decode() if record.key else "", record.value)
+                           for record in batches.get(partition, ()))
             if not rulebook.ready.is_set() and await consumer.position(partition) >= end:
                 rulebook.ready.set()
                 log_event(log, logging.INFO, "rules_loaded", rules=len(rulebook.rules))

@@ -206,3 +206,16 @@ def test_sinks_load_and_report_problems():
 def test_sink_template_unknown_placeholder():
     with pytest.raises(RuleError, match=r"sinks\[0\] 's': template: unknown placeholder \$titel"):
         load_sinks([{"name": "s", "url": "https://x", "template": "$titel"}], source="w.yaml")
+
+
+def test_rulebook_applies_a_batch_of_records_and_tombstones():
+    from agents.alerts.rulebook import RuleBook
+
+    book = RuleBook()
+    a, b = (Rule(name=n, any=[n]) for n in ("alpha", "beta"))
+    assert book.apply([("alpha", rule_to_json(a).encode()), ("beta", rule_to_json(b).encode())])
+    assert set(book.rules) == {"alpha", "beta"} and len(book.matcher) == 2
+    assert not book.apply([("alpha", rule_to_json(a).encode()), ("gone", None),
+                           ("bad", b"{not json")])
+    assert book.apply([("alpha", None)])
+    assert set(book.rules) == {"beta"} and len(book.matcher) == 1
