@@ -71,10 +71,14 @@ def story_url_key(url: str) -> str:
     return f"{host}{path}?{parts.query}" if parts.query else f"{host}{path}"
 
 
+def _shingles(folded_title: str) -> set[str]:
+    """Character 3-grams of a title already folded and joined by single spaces."""
+    return {folded_title[i : i + 3] for i in range(len(folded_title) - 2)}
+
+
 def title_shingles(title: str) -> set[str]:
     """Character 3-grams of the folded title (words joined by single spaces)."""
-    text = " ".join(words(title))
-    return {text[i : i + 3] for i in range(len(text) - 2)}
+    return _shingles(" ".join(words(title)))
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -125,7 +129,7 @@ class StoryIndex:
         for sid in sorted(candidates):
             story = self._live(sid, now)
             if story and story["title"]:
-                score = jaccard(shingles, title_shingles(story["title"]))
+                score = jaccard(shingles, _shingles(story["title"]))
                 if score >= best_score:
                     best, best_score = story, score
         return best
@@ -140,7 +144,7 @@ class StoryIndex:
         title = " ".join(words(headline.get("title") or ""))
         shingles, bands = set(), []
         if len(title.split()) >= self.min_title_words:
-            shingles = title_shingles(title)
+            shingles = _shingles(title)
             bands = _bands(shingles)
             if story is None:
                 story = self._by_title(shingles, bands, ts)
