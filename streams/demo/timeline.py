@@ -18,9 +18,13 @@ from streams.demo.site import NewsSite, Story
 INITIAL = 6
 
 
+def _bundled(name: str) -> str:
+    return resources.files("streams.demo").joinpath(name).read_text(encoding="utf-8")
+
+
 def seed_stories() -> list[tuple[str, str | None]]:
     """(title, sub-line) pairs, oldest first, from ``seed_headlines.json``."""
-    raw = json.loads(resources.files("streams.demo").joinpath("seed_headlines.json").read_text())
+    raw = json.loads(_bundled("seed_headlines.json"))
     return [(item["title"], item.get("subline")) for item in reversed(raw)]
 
 
@@ -39,6 +43,6 @@ async def release(site: NewsSite, step: float) -> None:
 
 def write_demo_config(base_url: str, path: Path) -> Path:
     """The bundled demo config with its feeds pointed at the local site."""
-    template = resources.files("streams.demo").joinpath("wirewatch.yaml").read_text()
-    path.write_text(template.replace("${DEMO_BASE_URL}", base_url), encoding="utf-8")
+    config = _bundled("wirewatch.yaml").replace("${DEMO_BASE_URL}", base_url)
+    path.write_text(config, encoding="utf-8")
     return path

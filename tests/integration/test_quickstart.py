@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from importlib import resources
 
-
-def seed_titles() -> set[str]:
-    raw = resources.files("streams.demo").joinpath("seed_headlines.json").read_text()
-    return {item["title"] for item in json.loads(raw)}
+from streams.demo.timeline import seed_stories
 
 
 def test_run_demo_prints_seed_headlines_then_stops_cleanly(tmp_path):
@@ -22,7 +17,7 @@ def test_run_demo_prints_seed_headlines_then_stops_cleanly(tmp_path):
         [sys.executable, "-m", "streams", "run", "--demo", "--step", "1"], cwd=tmp_path,
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    titles = seed_titles()
+    titles = {title for title, _ in seed_stories()}
     printed: list[str] = []
     headlines = set()
     deadline = time.monotonic() + 120
