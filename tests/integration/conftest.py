@@ -19,6 +19,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from aiokafka import AIOKafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.demo.site import NewsSite, Story
+from streams.demo.timeline import slugify
 from streams.embedded_broker import free_port
 from streams.settings import bootstrap_servers
 
@@ -58,12 +60,10 @@ async def news_site() -> AsyncIterator[NewsSite]:
 
 
 def add_stories(site: NewsSite, *titles: str) -> list[Story]:
-    from datetime import UTC, datetime
-
     stories = []
     for title in titles:
-        slug = "-".join(title.lower().split())[:60] + f"-{len(site.stories)}"
-        story = Story(slug, title, f"About {title}", datetime.now(UTC))
+        story = Story(slugify(title, len(site.stories)), title, f"About {title}",
+                      datetime.now(UTC))
         site.publish(story)
         stories.append(story)
     return stories
