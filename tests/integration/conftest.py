@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,8 +115,6 @@ class Worker:
 
     def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         """Samples of /metrics as {(name, sorted labels): value}; {} while not serving."""
-        import urllib.request
-
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
                 text = r.read().decode()
@@ -135,7 +135,7 @@ class Worker:
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path, namespace: str) -> Callable[..., Worker]:
+def start_worker(tmp_path: Path, namespace: str) -> Iterator[Callable[..., Worker]]:
     workers: list[Worker] = []
 
     def _start(config: Path, name: str = "worker", **env: str) -> Worker:
@@ -200,8 +200,6 @@ async def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
 
 def cli_lines(namespace: str, *args: str, count: int, timeout: float = 60) -> list[str]:
     """The first ``count`` stdout lines of a long-running ``wirewatch`` command, then stop it."""
-    import select
-
     env = {**os.environ, "WIREWATCH_BROKER": BROKER, "WIREWATCH_NAMESPACE": namespace}
     proc = subprocess.Popen([sys.executable, "-m", "streams", *args], env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
