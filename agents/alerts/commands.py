@@ -42,13 +42,13 @@ def rules_in(config: WirewatchConfig, source: str) -> list[Rule]:
 @register_section_check
 def check_rules_and_sinks(config: WirewatchConfig, source: str) -> list[str]:
     problems: list[str] = []
-    rule_names: list[str] = []
+    rule_names: list[str] | None = None  # unknown when the rules do not load
     try:
         rule_names = [rule.name for rule in rules_in(config, source)]
     except RuleError as exc:
         problems += exc.problems
     try:
-        load_sinks(config.sinks, source=source, rule_names=rule_names or None)
+        load_sinks(config.sinks, source=source, rule_names=rule_names)
     except RuleError as exc:
         problems += exc.problems
     return problems

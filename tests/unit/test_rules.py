@@ -219,3 +219,13 @@ def test_rulebook_applies_a_batch_of_records_and_tombstones():
                            ("bad", b"{not json")])
     assert book.apply([("alpha", None)])
     assert set(book.rules) == {"beta"} and len(book.matcher) == 1
+
+
+def test_config_check_names_sink_rules_when_the_config_has_no_rules():
+    from agents.alerts.commands import check_rules_and_sinks
+    from streams.config import parse_config
+
+    config = parse_config(
+        "feeds: []\nsinks: [{name: s, url: 'https://x.example', rules: [cop29]}]\n", "w.yaml")
+    assert check_rules_and_sinks(config, "w.yaml") == [
+        "w.yaml: sinks[0] 's': rules: unknown rule 'cop29'"]
