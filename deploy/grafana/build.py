@@ -229,7 +229,7 @@ def overview() -> str:
             ),
             per_minute_graph(
                 "Headlines per minute by topic",
-                "Classified headlines by topic (a headline may carry several topics).",
+                "Classified headlines by their best topic (\"none\" when no topic fits).",
                 "wirewatch_headlines_classified_total",
                 "topic",
             ),
