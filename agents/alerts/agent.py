@@ -76,6 +76,7 @@ def _observe_latency(headline: Mapping[str, Any], now: datetime) -> None:
 
 @app.agent(alert_candidates_topic)
 async def raise_alerts(candidates) -> None:  # noqa: ANN001 -- a Faust stream
+    await rulebook.ready.wait()  # cooldowns come from the rules: none known before this
     desk = AlertDesk(StoryIndex(story_table, STORY_WINDOW), alerted_table,
                      SurgeDetector(surge_table), rulebook.rules)
     async for candidate in candidates:
