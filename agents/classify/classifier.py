@@ -111,12 +111,12 @@ class Classifier:
         language = LanguageDetector.load(data_dir / "languages.yaml")
         gazetteer = Gazetteer.load(data_dir, regions, topics.words | language.function_words)
         classifier = cls(gazetteer, topics, regions, language, _version(data_dir))
-        settings = None
-        if (data_dir / "model.yaml").exists():
-            settings = ModelSettings.load(data_dir / "model.yaml")
-        if settings is not None and settings.enabled:
-            rows = read_training(data_dir / settings.training, classifier.topic_codes)
-            classifier = classifier.with_model(classifier.train_model(rows, settings))
+        settings_path = data_dir / "model.yaml"
+        if settings_path.exists():
+            settings = ModelSettings.load(settings_path)
+            if settings.enabled:
+                rows = read_training(data_dir / settings.training, classifier.topic_codes)
+                classifier = classifier.with_model(classifier.train_model(rows, settings))
         return classifier
 
     def train_model(self, rows: list[tuple[str, set[int]]],
