@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from functools import cache
 
 from faust.sensors.prometheus import setup_prometheus_sensors
 
@@ -37,15 +38,10 @@ _next_tick: dict[str, float] = {}  # leader-local schedule; rebuilt by a new lea
 _in_flight: set[str] = set()  # feeds being polled by this worker right now
 
 
-_poller: Poller | None = None
-
-
+@cache
 def _shared_poller() -> Poller:
     """The worker's one poller, so per-host limits hold across concurrent polls."""
-    global _poller
-    if _poller is None:
-        _poller = Poller(current_config().polling)
-    return _poller
+    return Poller(current_config().polling)
 
 
 @app.timer(1.0, on_leader=True)
