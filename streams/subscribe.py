@@ -35,11 +35,12 @@ async def subscribe(
         async for msg in consumer:
             try:
                 value = json.loads(msg.value or b"")
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                if not isinstance(value, dict):
+                    raise ValueError(f"JSON {type(value).__name__}, not an object")
+            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError included
                 log_event(log, logging.WARNING, "skipped_message", topic=msg.topic,
                           partition=msg.partition, offset=msg.offset, error=str(exc))
                 continue
-            if isinstance(value, dict):
-                yield msg.topic, value
+            yield msg.topic, value
     finally:
         await consumer.stop()
