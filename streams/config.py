@@ -152,11 +152,14 @@ def _yaml_problem(exc: yaml.YAMLError, path: Path | str) -> str:
 
 def parse_config(text: str, path: Path | str) -> WirewatchConfig:
     """Validate config ``text`` read from ``path`` (used in messages only)."""
-    try:
-        data = yaml.safe_load(text)
-        tree = yaml.compose(text)
+    loader = yaml.SafeLoader(text)
+    try:  # one parse: the node tree gives line numbers, the data is built from it
+        tree = loader.get_single_node()
+        data = loader.construct_document(tree) if tree is not None else None
     except yaml.YAMLError as exc:
         raise ConfigError(path, [_yaml_problem(exc, path)]) from exc
+    finally:
+        loader.dispose()
     if data is None:
         data = {}
     if not isinstance(data, dict):
