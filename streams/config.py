@@ -176,16 +176,19 @@ def parse_config(text: str, path: Path | str) -> WirewatchConfig:
         raise ConfigError(path, problems) from exc
 
 
-def load_config(path: Path | str) -> WirewatchConfig:
-    """Read and validate the config file at ``path``."""
+def _read_config(path: Path | str) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(path, [f"{path}: cannot read config: {exc.strerror}"]) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(path, [f"{path}: cannot read config: not UTF-8 ({exc.reason} "
                                  f"at byte {exc.start})"]) from exc
-    return parse_config(text, path)
+
+
+def load_config(path: Path | str) -> WirewatchConfig:
+    """Read and validate the config file at ``path``."""
+    return parse_config(_read_config(path), path)
 
 
 SectionCheck = Callable[[WirewatchConfig, str], list[str]]
@@ -201,13 +204,14 @@ def register_section_check(check: SectionCheck) -> SectionCheck:
 def config_problems(path: Path | str) -> list[str]:
     """Every problem in the config at ``path``, all sections (empty when it is valid)."""
     try:
-        config = load_config(path)
+        text = _read_config(path)
+        config = parse_config(text, path)
     except ConfigError as exc:
         return exc.problems
     problems = [problem for check in _section_checks for problem in check(config, str(path))]
     if not problems:
         return []
-    tree = yaml.compose(Path(path).read_text(encoding="utf-8"))
+    tree = yaml.compose(text)  # the text checked, not a second read of a file that may change
     return [_with_line(problem, str(path), tree) for problem in problems]
 
 
