@@ -103,7 +103,7 @@ def _xml_link(e: Any) -> str | None:
     """The entry's link; a link feedparser copied from the guid only if it is a URL."""
     link = e.get("link")
     if link and e.get("guidislink"):
-        return link if _is_absolute_http(link) else None
+        return link if web_url(link) else None
     return link
 
 
@@ -170,7 +170,3 @@ def _rfc3339_to_utc(value: str) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
-
-
-def _is_absolute_http(url: str) -> bool:
-    return url.strip().lower().startswith(("http://", "https://"))
