@@ -108,7 +108,11 @@ def parse_html_list(body: bytes, *, base_url: str, select: HtmlSelectors, feed: 
 
 def _text(item: LexborNode, selector: str) -> str:
     node = item.css_first(selector)
-    return clean_text(node.text(deep=True, separator=" ")) if node is not None else ""
+    return _node_text(node) if node is not None else ""
+
+
+def _node_text(node: LexborNode) -> str:
+    return clean_text(node.text(deep=True, separator=" "))
 
 
 def _href(item: LexborNode, selector: str | None) -> str | None:
@@ -126,7 +130,7 @@ def _published(item: LexborNode, select: HtmlSelectors, bad: list[str]) -> datet
     if node is None:
         return None
     iso = node.attributes.get("datetime")
-    text = iso or clean_text(node.text(deep=True, separator=" "))
+    text = iso or _node_text(node)
     if not text:
         return None
     try:
