@@ -8,12 +8,13 @@ from __future__ import annotations
 import sys
 
 import click
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faust.cli import argument, option
 
 from agents.alerts.records import SEVERITIES, alert_passes
+from agents.alerts.rulebook import RuleRecord, read_rules_topic
 from agents.alerts.rules import Rule, RuleError, load_rules, load_sinks, rule_to_json
 from agents.classify.classifier import DATA_DIR
 from agents.classify.regions import load_regions
@@ -56,25 +57,16 @@ def check_rules_and_sinks(config: WirewatchConfig, source: str) -> list[str]:
 
 async def read_live_rules() -> dict[str, bytes]:
     """The rule records currently in force on the rules topic (name -> JSON)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
     live: dict[str, bytes] = {}
-    try:
-        partition = TopicPartition(RULES, 0)
-        if RULES not in await consumer.topics():
-            return live
-        consumer.assign([partition])
-        end = (await consumer.end_offsets([partition]))[partition]
-        while await consumer.position(partition) < end:
-            for record in (await consumer.getmany(partition, timeout_ms=1000)).get(partition, []):
-                name = record.key.decode() if record.key else ""
-                if record.value is None:
-                    live.pop(name, None)
-                else:
-                    live[name] = record.value
-    finally:
-        await consumer.stop()
+
+    def keep(batch: list[RuleRecord]) -> None:
+        for name, value in batch:
+            if value is None:
+                live.pop(name, None)
+            else:
+                live[name] = value
+
+    await read_rules_topic(keep, follow=False)
     return live
 
 

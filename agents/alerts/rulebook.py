@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -66,27 +66,47 @@ class RuleBook:
 rulebook = RuleBook()
 
 
-@app.task
-async def follow_rules() -> None:
-    """Read ``wirewatch.rules`` from the beginning, then follow it for as long as we run."""
-    await rules_topic.maybe_declare()
+RuleRecord = tuple[str, bytes | None]  # (rule name, rule JSON or None for a tombstone)
+
+
+async def read_rules_topic(
+    on_batch: Callable[[list[RuleRecord]], object], *, follow: bool,
+    on_caught_up: Callable[[], object] = lambda: None,
+) -> None:
+    """Feed ``on_batch`` the rules topic's records from the beginning. Without ``follow``,
+    stop at the end offset seen at start (a missing topic is an empty one); with it, call
+    ``on_caught_up`` once there and keep following for as long as the task runs."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers, group_id=None,
         enable_auto_commit=False, auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
+        if not follow and RULES not in await consumer.topics():
+            return
         partition = TopicPartition(RULES, 0)
         consumer.assign([partition])
         end = (await consumer.end_offsets([partition]))[partition]
-        if end == 0:
-            rulebook.ready.set()
+        caught_up = False
         while True:
-            batches = await consumer.getmany(timeout_ms=1000)
-            rulebook.apply((record.key.decode() if record.key else "", record.value)
-                           for record in batches.get(partition, ()))
-            if not rulebook.ready.is_set() and await consumer.position(partition) >= end:
-                rulebook.ready.set()
-                log_event(log, logging.INFO, "rules_loaded", rules=len(rulebook.rules))
+            if not caught_up and await consumer.position(partition) >= end:
+                caught_up = True
+                on_caught_up()
+                if not follow:
+                    return
+            records = (await consumer.getmany(partition, timeout_ms=1000)).get(partition, ())
+            on_batch([(r.key.decode() if r.key else "", r.value) for r in records])
     finally:
         await consumer.stop()
+
+
+@app.task
+async def follow_rules() -> None:
+    """Every worker: read ``wirewatch.rules`` from the beginning, then follow it."""
+    await rules_topic.maybe_declare()
+
+    def loaded() -> None:
+        rulebook.ready.set()
+        log_event(log, logging.INFO, "rules_loaded", rules=len(rulebook.rules))
+
+    await read_rules_topic(rulebook.apply, follow=True, on_caught_up=loaded)
