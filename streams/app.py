@@ -27,6 +27,10 @@ app = faust.App(
     topic_partitions=settings.partitions,
     topic_replication_factor=settings.replication,
     consumer_auto_offset_reset="earliest",
+    # A topic created moments before the group formed can be missing from the broker's
+    # metadata at assignment time; refreshing often gets its partitions assigned within
+    # seconds instead of after aiokafka's default 5 minutes.
+    consumer_metadata_max_age_ms=5_000,
     producer_acks=-1,
     table_standby_replicas=0,
     web_enabled=True,
