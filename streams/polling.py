@@ -21,7 +21,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 
 from streams import metrics
 from streams.app import app, settings
-from streams.feeds.poller import FeedState, Poller, PollOutcome
+from streams.feeds.poller import POLL_ERROR_REASONS, POLL_OUTCOMES, FeedState, Poller, PollOutcome
 from streams.logs import log_event
 from streams.records import PollTick
 from streams.runtime import current_config
@@ -60,11 +60,6 @@ async def emit_poll_ticks() -> None:
             _next_tick[feed.name] = now + feed.interval * (1 + random.uniform(-jitter, jitter))
 
 
-POLL_OUTCOMES = ("ok", "not_modified", "error")
-ERROR_REASONS = ("timeout", "connection", "http_4xx", "http_429", "http_5xx", "too_large",
-                 "parse", "selector_empty")
-
-
 @app.task
 async def register_feed_metrics() -> None:
     """Export every configured feed's series from the start, at zero, so that rates and
@@ -73,7 +68,7 @@ async def register_feed_metrics() -> None:
         metrics.FEED_INTERVAL.labels(feed.name).set(feed.interval)
         for outcome in POLL_OUTCOMES:
             metrics.FEED_POLLS.labels(feed.name, outcome)
-        for reason in ERROR_REASONS:
+        for reason in POLL_ERROR_REASONS:
             metrics.FEED_POLL_ERRORS.labels(feed.name, reason)
         metrics.FEED_ITEMS.labels(feed.name)
         metrics.HEADLINES_NEW.labels(feed.name)

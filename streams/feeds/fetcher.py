@@ -41,6 +41,9 @@ class FetchResult:
         return self.status == 304
 
 
+FETCH_ERROR_REASONS = ("timeout", "connection", "http_4xx", "http_429", "http_5xx", "too_large")
+
+
 class FetchError(Exception):
     """A failed fetch. ``reason`` is one of: timeout, connection, http_429, http_4xx,
     http_5xx, too_large. ``retry_after`` is the server's Retry-After in seconds."""

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from streams.config import FeedConfig, PollingConfig
 from streams.feeds.entries import Entry
 from streams.feeds.errors import FeedParseError, SelectorMatchedNothing
-from streams.feeds.fetcher import Fetcher, FetchError, FetchResult
+from streams.feeds.fetcher import FETCH_ERROR_REASONS, Fetcher, FetchError, FetchResult
 from streams.feeds.htmllist import parse_html_list
 from streams.feeds.parser import parse_feed
 from streams.feeds.urls import site_host
@@ -64,9 +64,14 @@ class FeedState:
         return now - self.last_attempt >= feed.interval * (1.0 - jitter) * 0.9
 
 
+POLL_OUTCOMES = ("ok", "not_modified", "error")
+# Every reason a poll can fail for (the metrics' ``reason`` label).
+POLL_ERROR_REASONS = (*FETCH_ERROR_REASONS, "parse", "selector_empty")
+
+
 @dataclass(frozen=True, slots=True)
 class PollOutcome:
-    outcome: str  # ok | not_modified | error
+    outcome: str  # one of POLL_OUTCOMES
     state: FeedState
     new: list[Headline]
     items: int = 0
