@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 KAFKA := deploy/kafka/local.sh
 
-.PHONY: run test venv system-deps lint unit integration kafka-start kafka-stop bench clean
+.PHONY: run test venv system-deps lint unit integration kafka-start kafka-stop bench \
+	classifier-model clean
 
 $(BIN)/wirewatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,10 @@ test: venv system-deps lint
 bench: venv
 	$(BIN)/python bench/classify_speed.py
 	$(BIN)/python bench/classify_eval.py
+
+# After editing agents/classify/data: train the topic model and save it beside the data.
+classifier-model: venv
+	$(BIN)/python -m agents.classify.train
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info

@@ -1,11 +1,11 @@
 """Cross-validation of the topic model on its training file (tunes classify/data/model.yaml).
 
     .venv/bin/python bench/classify_cv.py              # the settings in model.yaml
-    .venv/bin/python bench/classify_cv.py --grid       # search alpha, temperature, thresholds
+    .venv/bin/python bench/classify_cv.py --grid       # search l2, vector_scale and thresholds
 
 Splits agents/classify/data/training.jsonl into k folds (line number mod k), trains the model on
 k-1 folds and classifies the left-out fold, and prints topic macro-F1 of the lexicons alone and of
-lexicons + model over the left-out predictions: for all lines, for the lines that are also in
+the model over the left-out predictions: for all lines, for the lines that are also in
 tests/data/classify/eval_dev.jsonl (the lexicons were tuned on them, so the lexicons look better
 there than they are), and for the other lines (fresh headlines the lexicons never saw). Only the
 training file and the dev set are read; the holdout sets are not.
@@ -17,8 +17,8 @@ import argparse
 import dataclasses
 import itertools
 import json
-import math
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,14 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from agents.classify import Classifier  # noqa: E402
 from agents.classify.classifier import DATA_DIR  # noqa: E402
-from agents.classify.matcher import pad  # noqa: E402
-from agents.classify.model import (  # noqa: E402
-    ModelSettings,
-    NaiveBayes,
-    TopicAdder,
-    features,
-    read_training,
-)
+from agents.classify.model import ModelSettings, TopicRegression, read_training  # noqa: E402
+from agents.classify.wordvectors import WordVectors  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "classify" / "eval_dev.jsonl"
 
@@ -49,81 +43,73 @@ def macro_f1(pairs: list[tuple[set[int], set[int]]], n_topics: int) -> float:
     return sum(scores) / len(scores)
 
 
-def log_loss(z: list[dict[int, float]], gold: list[set[int]], temperature: float) -> float:
-    total = 0.0
-    for row, topics in zip(z, gold, strict=True):
-        for t, z_t in row.items():
-            p = 1 / (1 + math.exp(-max(-30.0, min(30.0, z_t / temperature))))
-            total -= math.log(p if t in topics else 1 - p)
-    return total / len(z)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--grid", action="store_true", help="search the settings")
     args = parser.parse_args()
     settings = ModelSettings.load(DATA_DIR / "model.yaml")
-    lexicons = Classifier.load().with_model(None)
-    codes = lexicons.topic_codes
-    rows = read_training(DATA_DIR / settings.training, codes)
+    classifier = Classifier.load(topic_model=False)
+    n_topics = len(classifier.topic_codes)
+    rows = read_training(DATA_DIR / settings.training, classifier.topic_codes)
     dev_titles = {json.loads(line)["title"] for line in DEV.read_text().splitlines() if line}
-    index = {c: i for i, c in enumerate(codes)}
-    lex = [{index[t.code] for t in lexicons.classify(title).topics} for title, _ in rows]
-    padded = [pad(title) for title, _ in rows]
+    inputs = classifier.model_inputs([title for title, _ in rows])
+    lexicons = [set(lexical) for _, lexical in inputs]
+    vectors = WordVectors.load(DATA_DIR / settings.vectors) if settings.vectors else None
     gold = [topics for _, topics in rows]
     subsets = {"all": range(len(rows)),
                "dev lines": [i for i, (t, _) in enumerate(rows) if t in dev_titles],
                "fresh lines": [i for i, (t, _) in enumerate(rows) if t not in dev_titles]}
 
-    def fold_models(alpha: float, share: float) -> list[NaiveBayes]:
+    def fold_models(s: ModelSettings) -> list[TopicRegression]:
         """The model that has not seen line i, for each line i."""
-        per_fold = [NaiveBayes([(features(padded[i], lex[i]), gold[i])
-                                for i in range(len(rows)) if i % args.folds != k],
-                               len(codes), alpha, share) for k in range(args.folds)]
+        per_fold = []
+        for k in range(args.folds):
+            mine = [i for i in range(len(rows)) if i % args.folds != k]
+            per_fold.append(TopicRegression.train([inputs[i] for i in mine],
+                                                  [gold[i] for i in mine], n_topics, s,
+                                                  vectors if s.vectors else None))
         return [per_fold[i % args.folds] for i in range(len(rows))]
 
-    def predict(model_of: list[NaiveBayes], s: ModelSettings) -> list[set[int]]:
-        adders = {id(m): TopicAdder(m, s) for m in model_of}
-        out = []
-        for i, model in enumerate(model_of):
-            room = max(lexicons.max_topics - len(lex[i]), 0)
-            added = adders[id(model)].extra(padded[i], sorted(lex[i]))[:room]
-            out.append(lex[i] | {t for t, _ in added})
+    def predict(models: list[TopicRegression], s: ModelSettings) -> list[set[int]]:
+        out: list[set[int]] = [set() for _ in rows]
+        for model in {id(m): m for m in models}.values():
+            mine = [i for i, m in enumerate(models) if m is model]
+            chosen = model.with_settings(s).choose(model.log_odds([inputs[i] for i in mine]),
+                                                   [bool(lexicons[i]) for i in mine])
+            for i, picks in zip(mine, chosen, strict=True):
+                out[i] = {t for t, _ in picks[:classifier.max_topics]}
         return out
 
-    def report(label: str, predicted: list[set[int]]) -> dict[str, float]:
-        result = {name: macro_f1([(gold[i], predicted[i]) for i in idx], len(codes))
+    def report(label: str, predicted: list[set[int]]) -> float:
+        result = {name: macro_f1([(gold[i], predicted[i]) for i in idx], n_topics)
                   for name, idx in subsets.items() if idx}
-        print(f"{label:<58}" + "".join(f"{name} {v:.3f}  " for name, v in result.items()))
-        return result
+        print(f"{label:<40}" + "".join(f"{name} {v:.3f}  " for name, v in result.items()),
+              flush=True)
+        return result["all"]
 
     print(f"{len(rows)} training lines ({len(subsets['dev lines'])} from the dev set), "
           f"{args.folds}-fold cross-validation")
-    report("lexicons alone", lex)
-    models = {}
-    candidates = [settings]
-    grid = itertools.product((0.1, 0.25, 0.5), (0.01, 0.03, 1.0)) if args.grid else [
-        (settings.alpha, settings.max_share)]
-    for alpha, share in grid:
-        models[alpha, share] = fold_models(alpha, share)
-        z = [model.log_odds(features(padded[i], lex[i]))
-             for i, model in enumerate(models[alpha, share])]
-        fitted = min((0.5, 1, 1.5, 2, 3, 4, 6, 8), key=lambda t: log_loss(z, gold, t))
-        print(f"alpha {alpha} max_share {share}: best-calibrated temperature {fitted}")
-        if args.grid:
-            candidates += [dataclasses.replace(settings, alpha=alpha, max_share=share,
-                                               temperature=fitted,
-                                               add_threshold=ad, alone_threshold=al, max_added=m)
-                           for ad, al, m in itertools.product(
-                               (0.8, 0.9, 0.95, 0.97, 0.98, 0.99), (0.5, 0.7, 0.8, 0.9, 0.95),
-                               (1, 2))]
-    best = max(candidates, key=lambda s: macro_f1(
-        list(zip(gold, predict(models[s.alpha, s.max_share], s), strict=True)), len(codes)))
-    report("model.yaml settings", predict(models[settings.alpha, settings.max_share], settings))
-    if args.grid:
-        print(f"best: {best}")
-        report("best settings", predict(models[best.alpha, best.max_share], best))
+    report("lexicons alone", lexicons)
+    started = time.perf_counter()
+    models = fold_models(settings)
+    print(f"trained {args.folds} models in {time.perf_counter() - started:.1f} s")
+    report("model.yaml settings", predict(models, settings))
+    if not args.grid:
+        return 0
+    best = (0.0, settings)
+    scales = (1.5, 2.0, 3.0) if settings.vectors else (settings.vector_scale,)
+    for l2, scale in itertools.product((0.0003, 0.001), scales):
+        trained = fold_models(dataclasses.replace(settings, l2=l2, vector_scale=scale))
+        for threshold, alone in itertools.product((0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5),
+                                                  (0.05, 0.1, 0.2, 0.3)):
+            s = dataclasses.replace(settings, l2=l2, vector_scale=scale, threshold=threshold,
+                                    alone_threshold=alone)
+            score = macro_f1(list(zip(gold, predict(trained, s), strict=True)), n_topics)
+            best = max(best, (score, s), key=lambda pair: pair[0])
+        print(f"l2 {l2} vector_scale {scale}: best so far {best[0]:.3f}", flush=True)
+    print(f"best: {best[1]}")
+    report("best settings", predict(fold_models(best[1]), best[1]))
     return 0
 
 

@@ -3,9 +3,11 @@
     .venv/bin/python bench/classify_speed.py                # 5 runs over 50,000 headlines
     .venv/bin/python bench/classify_speed.py --runs 9 --headlines 100000
 
-Headlines are the evaluation sets' titles, repeated. Prints headlines/s per run and the median,
-load time, and peak RSS (resource.getrusage) of the whole process. Pins itself to one CPU where
-the OS allows it.
+Headlines are the evaluation sets' titles, repeated. Each run classifies them in batches
+(`classify_many`, as the classify agent does, `--batch` at a time like the agent's BATCH_SIZE)
+and then one at a time (`classify`, as `wirewatch classify` does). Prints headlines/s per run
+and the medians, load time, and peak RSS (resource.getrusage) of the whole process. Pins itself
+to one CPU where the OS allows it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--headlines", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=256,
+                        help="batch size (the classify agent's BATCH_SIZE)")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -49,20 +53,27 @@ def main() -> int:
     load_s = time.perf_counter() - started
     rss_after_load = peak_rss_mb()
 
-    rates = []
+    rates: dict[str, list[float]] = {"batches": [], "one at a time": []}
+    batches = [[(title, "") for title in headlines[i:i + args.batch]]
+               for i in range(0, len(headlines), args.batch)]
     for run in range(1, args.runs + 1):
+        started = time.perf_counter()
+        for batch in batches:
+            classifier.classify_many(batch)
+        rates["batches"].append(len(headlines) / (time.perf_counter() - started))
         started = time.perf_counter()
         for title in headlines:
             classifier.classify(title)
-        elapsed = time.perf_counter() - started
-        rates.append(len(headlines) / elapsed)
-        print(f"run {run}: {rates[-1]:,.0f} headlines/s")
+        rates["one at a time"].append(len(headlines) / (time.perf_counter() - started))
+        print(f"run {run}: " + ", ".join(f"{way} {r[-1]:,.0f} headlines/s"
+                                          for way, r in rates.items()))
     print(f"python {platform.python_version()} on {platform.machine()}, "
           f"{platform.processor() or 'unknown cpu'}, {os.cpu_count()} logical cpus")
     print(f"classifier_version {classifier.version}")
     print(f"load: {load_s:.2f} s, peak RSS after load {rss_after_load:.0f} MB")
-    print(f"median: {statistics.median(rates):,.0f} headlines/s over {args.runs} runs "
-          f"of {len(headlines):,} headlines")
+    for way, r in rates.items():
+        print(f"median, {way}: {statistics.median(r):,.0f} headlines/s over {args.runs} runs "
+              f"of {len(headlines):,} headlines")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
     return 0
 

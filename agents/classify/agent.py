@@ -20,6 +20,9 @@ from streams.topics import classified_topic, headlines_topic
 
 log = logging.getLogger(__name__)
 
+BATCH_SIZE = 256
+BATCH_WAIT = 0.05  # seconds
+
 
 @cache
 def shared_classifier() -> Classifier:
@@ -27,28 +30,41 @@ def shared_classifier() -> Classifier:
     return Classifier.load()
 
 
-def classify_headline(classifier: Classifier, headline: Headline) -> dict:
-    """The classified record: the headline's fields plus the classification's."""
+def classify_headlines_batch(classifier: Classifier, headlines: list[Headline]) -> list[dict]:
+    """The classified records of a batch: each headline's fields plus its classification.
+
+    If the batch fails, each headline is classified alone, and one that still fails is
+    forwarded unclassified with the error logged: nothing is lost."""
     started = time.perf_counter()
-    result = classifier.classify(headline.title, headline.summary)
-    metrics.CLASSIFY_DURATION.observe(time.perf_counter() - started)
-    metrics.HEADLINES_CLASSIFIED.labels(
-        result.topics[0].label if result.topics else "none").inc()
-    for region in result.region_names:
-        metrics.HEADLINES_BY_REGION.labels(region).inc()
-    return {**headline.asdict(), **result.to_dict()}
+    try:
+        results = classifier.classify_many([(h.title, h.summary) for h in headlines])
+    except Exception:  # one bad headline: find it, and classify the others
+        results = [_classify_one(classifier, h) for h in headlines]
+    each = (time.perf_counter() - started) / max(len(headlines), 1)
+    for result in results:
+        metrics.CLASSIFY_DURATION.observe(each)
+        metrics.HEADLINES_CLASSIFIED.labels(
+            result.topics[0].label if result.topics else "none").inc()
+        for region in result.region_names:
+            metrics.HEADLINES_BY_REGION.labels(region).inc()
+    return [{**h.asdict(), **r.to_dict()} for h, r in zip(headlines, results, strict=True)]
+
+
+def _classify_one(classifier: Classifier, headline: Headline) -> Classification:
+    try:
+        return classifier.classify(headline.title, headline.summary)
+    except Exception as exc:  # a bad headline must not stop the stream
+        log.exception("classify_failed id=%s feed=%s error=%r", headline.id, headline.feed, exc)
+        return Classification([], [], [], "und", classifier.version)
 
 
 @app.agent(headlines_topic)
 async def classify_headlines(headlines) -> None:  # noqa: ANN001 -- a Faust stream
     # Building the gazetteer takes seconds: off the event loop, so heartbeats go on.
     classifier = await asyncio.get_running_loop().run_in_executor(None, shared_classifier)
-    async for key, headline in headlines.items():
-        try:
-            record = classify_headline(classifier, headline)
-        except Exception as exc:  # a bad headline must not stop the stream
-            log.exception("classify_failed id=%s feed=%s error=%r", headline.id, headline.feed,
-                          exc)
-            unclassified = Classification([], [], [], "und", classifier.version)
-            record = {**headline.asdict(), **unclassified.to_dict()}
-        await classified_topic.send(key=key, value=record)
+    # Batches: the topic model scores a batch at once. A batch is what has arrived within
+    # BATCH_WAIT, at most BATCH_SIZE headlines, so a lone headline waits BATCH_WAIT at most.
+    async for events in headlines.take_events(BATCH_SIZE, within=BATCH_WAIT):
+        records = classify_headlines_batch(classifier, [event.value for event in events])
+        for event, record in zip(events, records, strict=True):
+            await classified_topic.send(key=event.key, value=record)

