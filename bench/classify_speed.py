@@ -5,7 +5,9 @@
 
 Headlines are the evaluation sets' titles, repeated. Each run classifies them in batches
 (`classify_many`, as the classify agent does, `--batch` at a time like the agent's BATCH_SIZE)
-and then one at a time (`classify`, as `wirewatch classify` does). Prints headlines/s per run
+and then one at a time (`classify`, as `wirewatch classify` does), and in batches again with the
+topic model off (lexicons only), for the model's cost measured in the same run. Prints headlines/s
+per run
 and the medians, load time, and peak RSS (resource.getrusage) of the whole process. Pins itself
 to one CPU where the OS allows it.
 """
@@ -53,7 +55,9 @@ def main() -> int:
     load_s = time.perf_counter() - started
     rss_after_load = peak_rss_mb()
 
-    rates: dict[str, list[float]] = {"batches": [], "one at a time": []}
+    lexicons = classifier.with_model(None)
+    rates: dict[str, list[float]] = {"batches": [], "one at a time": [],
+                                     "batches, lexicons only": []}
     batches = [[(title, "") for title in headlines[i:i + args.batch]]
                for i in range(0, len(headlines), args.batch)]
     for run in range(1, args.runs + 1):
@@ -65,6 +69,10 @@ def main() -> int:
         for title in headlines:
             classifier.classify(title)
         rates["one at a time"].append(len(headlines) / (time.perf_counter() - started))
+        started = time.perf_counter()
+        for batch in batches:
+            lexicons.classify_many(batch)
+        rates["batches, lexicons only"].append(len(headlines) / (time.perf_counter() - started))
         print(f"run {run}: " + ", ".join(f"{way} {r[-1]:,.0f} headlines/s"
                                           for way, r in rates.items()))
     print(f"python {platform.python_version()} on {platform.machine()}, "

@@ -222,7 +222,7 @@ class Classifier:
                       found: list[list[TopicScore]]) -> list[list[TopicScore]]:
         """The model's topics per title, given the lexicons' `found` topics. A topic's score is
         the model's probability; its evidence is the lexicon terms, or else "model:<word>" for
-        the title's words (or word pairs) that raise it most."""
+        the title's words that raise it most."""
         assert self._model is not None
         by_index = [{self._topic_index[t.code]: t for t in lexical} for lexical in found]
         headlines = [(padded, list(lexical))

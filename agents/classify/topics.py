@@ -134,7 +134,8 @@ class TopicModel:
             if not padded:
                 continue
             for hit in self._index.find(padded):
-                inside = [p for p in places if p[0] <= hit.start and hit.end <= p[1]]
+                inside = [p for p in places if p[0] <= hit.start and hit.end <= p[1]] \
+                    if places else ()
                 for term in hit.values:
                     if inside and (term.term.endswith("*")
                                    or (hit.start, hit.end) not in inside):
