@@ -206,3 +206,15 @@ def test_dockerfile_builds_from_existing_files_and_runs_the_worker():
     assert "wirewatch" in scripts["scripts"]
     port = service("worker")["environment"]["WIREWATCH_WEB_PORT"]
     assert re.search(rf"^EXPOSE {port}$", text, flags=re.MULTILINE)
+
+
+def test_the_package_ships_every_classifier_data_file():
+    """The image installs the wheel: a data file left out of package-data would make the saved
+    topic model look stale (or the gazetteer fail) in the container."""
+    globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["agents.classify"]
+    data = REPO / "agents" / "classify"
+    files = [p.relative_to(data).as_posix() for p in (data / "data").rglob("*") if p.is_file()]
+    assert any(f.endswith("topic_model.npz") for f in files)
+    missing = [f for f in files if not any(PurePosixPath(f).match(g) for g in globs)]
+    assert missing == []
