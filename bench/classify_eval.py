@@ -1,14 +1,14 @@
 """Accuracy of the headline classifier on the hand-labelled evaluation sets.
 
-    .venv/bin/python bench/classify_eval.py                 # dev, holdout and holdout2
+    .venv/bin/python bench/classify_eval.py                 # dev and the three holdouts
     .venv/bin/python bench/classify_eval.py --set dev -v    # dev only, list the misses
     .venv/bin/python bench/classify_eval.py --file new.jsonl -v   # any labelled JSONL file
-    .venv/bin/python bench/classify_eval.py --model         # with the topic model switched on
+    .venv/bin/python bench/classify_eval.py --lexicons-only # with the topic model switched off
 
 Prints per-label precision/recall/F1 and topic macro-F1, and micro-F1 for countries and regions,
-separately for tests/data/classify/eval_dev.jsonl (used while writing the lexicons),
-eval_holdout.jsonl (never used for tuning, but its aggregate numbers were read after several
-rounds) and eval_holdout2.jsonl (written before the fourth round of tuning, never used for it).
+separately for tests/data/classify/eval_dev.jsonl (used while writing the lexicons; its titles
+are in the training file), eval_holdout.jsonl, eval_holdout2.jsonl and eval_holdout3.jsonl
+(never opened or tuned on; how often each was read is in docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
