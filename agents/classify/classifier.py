@@ -101,6 +101,7 @@ class Classifier:
         self._model = model
         self._topic_index = {t.code: i for i, t in enumerate(topics.topics)}
         self._region_order = {r.name: i for i, r in enumerate(regions)}  # regions.yaml order
+        self._members = functools.lru_cache(maxsize=4096)(self._region_members)
         self._regions_of: dict[str, tuple[Region, ...]] = {}
         for region in regions:
             for code in region.countries:
@@ -120,7 +121,7 @@ class Classifier:
         topics = TopicModel.load(data_dir / "topics.yaml")
         language = LanguageDetector.load(data_dir / "languages.yaml")
         gazetteer = Gazetteer.load(data_dir, regions, topics.words | language.function_words)
-        inputs = _inputs_hash(data_dir)
+        inputs = inputs_hash(data_dir)
         classifier = cls(gazetteer, topics, regions, language, f"{CODE_VERSION}+{inputs[:10]}")
         settings_path = data_dir / "model.yaml"
         if not topic_model or not settings_path.exists():
@@ -150,15 +151,13 @@ class Classifier:
                                      len(self._topics.topics), settings, vectors)
 
     def model_inputs(self, titles: Sequence[str]) -> list[tuple[str, list[int]]]:
-        """The topic model's view of titles: (padded title, the lexicons' topic indexes)."""
-        return [(pad(title), self.lexicon_topics(title)) for title in titles]
-
-    def lexicon_topics(self, title: str) -> list[int]:
-        """The indexes of the topics the lexicons alone find in a title, best first."""
-        padded = pad(title)
-        places, _ = self._gazetteer.find(title, padded)
-        return [self._topic_index[t.code] for t in self._topics.score(
-            title, padded, title_places=[(p.start, p.end) for p in places])]
+        """The topic model's view of titles: (padded title, the indexes of the topics the
+        lexicons find in it, best first)."""
+        inputs = []
+        for title in titles:
+            padded, lexical, *_ = self._read(title, "")
+            inputs.append((padded, [self._topic_index[t.code] for t in lexical]))
+        return inputs
 
     def with_model(self, model: TopicRegression | None) -> Classifier:
         """This classifier with another topic model (None: lexicons only)."""
@@ -278,10 +277,9 @@ class Classifier:
         return [RegionMatch(name, self._regions[self._region_order[name]].kind, list(codes),
                             spans.get(name, [])) for name, codes in members.items()]
 
-    @functools.lru_cache(maxsize=4096)  # noqa: B019 -- one classifier per process
-    def _members(self, codes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-        """Region name -> the given countries in it, in regions.yaml order (cached: headlines
-        name the same few countries again and again)."""
+    def _region_members(self, codes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+        """Region name -> the given countries in it, in regions.yaml order (`_members` caches
+        it: headlines name the same few countries again and again)."""
         members: dict[str, list[str]] = {}
         for code in codes:
             for region in self._regions_of.get(code, ()):
@@ -290,7 +288,7 @@ class Classifier:
         return {name: tuple(members[name]) for name in sorted(members, key=order.__getitem__)}
 
 
-def _inputs_hash(data_dir: Path) -> str:
+def inputs_hash(data_dir: Path) -> str:
     """A hash of the data files (but the saved topic model, which is made from them) and of the
     gazetteer's package data: the classifier's version, and the saved model's freshness mark."""
     digest = hashlib.sha256(CODE_VERSION.encode())

@@ -1,16 +1,16 @@
 """The statistical topic model: logistic regression over a headline's words and the lexicons'
-findings, trained when the classifier loads.
+findings, trained by `python -m agents.classify.train` and saved beside the data.
 
 Features of a headline (`features`): its distinct folded words, word stems (the first
 `STEM` letters of longer words, so "strikes" and "striking" share one), and one feature per topic
-the lexicons found plus one for the lexicons' best topic. The lexicons are
-thus the model's strongest inputs, and the model learns from the training headlines how far to
-trust each lexicon and which wording the lexicons miss.
+the lexicons found plus one for the lexicons' best topic. The lexicons are thus the model's
+strongest inputs, and the model learns from the training headlines how far to trust each lexicon
+and which wording the lexicons miss. With word vectors, the headline vector is an input too.
 
 Training (`TopicRegression.train`) fits one-vs-rest logistic regression with an L2 penalty by
-full-batch Adam over a sparse feature matrix (numpy): a fixed number of steps from zero weights,
-so the same training file always gives the same weights, in about a second, with nothing
-downloaded. Scoring a headline sums the weight rows of its features.
+full-batch Adam over a scipy sparse matrix: a fixed number of steps from zero weights, so the
+same data always gives the same weights, in a few seconds, with nothing downloaded. Scoring a
+headline sums the table rows of its features (`TopicRegression.log_odds`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from agents.classify.errors import DataError, read_yaml_mapping
-from agents.classify.wordvectors import WordVectors
+from agents.classify.wordvectors import WordVectors, scaled_sums, table_rows
 
 MODEL_FILE = "topic_model.npz"  # the trained model, saved by `python -m agents.classify.train`
 LEXICON_FEATURE = "\x00lexicon:"  # cannot occur in folded text
@@ -42,7 +42,7 @@ class ModelSettings:
     training: str  # training file, relative to the data directory
     l2: float  # L2 penalty on the weights (per training headline)
     vectors: str | None  # word vectors file, relative to the data directory (None: no vectors)
-    vector_scale: float  # the headline vector (unit length) is multiplied by this as input
+    vector_scale: float  # the headline vector (about unit length) is multiplied by this
     min_count: int  # a word feature needs at least this many training headlines
     threshold: float  # probability a topic needs to be reported
     alone_threshold: float  # probability the best topic needs when no topic reaches threshold
@@ -217,18 +217,11 @@ class TopicRegression:
 
     def log_odds(self, headlines: Sequence[tuple[str, Sequence[int]]]) -> np.ndarray:
         """The log-odds of every topic (columns) for each headline (rows)."""
-        get = self.vocabulary.get
-        rows: list[int] = []
-        starts = []
-        for padded, lexical in headlines:
-            starts.append(len(rows))
-            rows.append(0)  # the bias
-            rows.extend(filter(None, map(get, features(padded, lexical))))
+        rows, starts = table_rows((features(padded, lexical) for padded, lexical in headlines),
+                                  self.vocabulary)  # row 0, first of each headline's: the bias
         z = np.add.reduceat(self.weights[rows], starts)
         if self.vector_weights is not None and self.mass is not None:
-            norms = np.sqrt(np.add.reduceat(self.mass[rows], starts))[:, None]
-            vector_part = np.add.reduceat(self.vector_weights[rows], starts)
-            z += np.divide(vector_part, norms, out=np.zeros_like(vector_part), where=norms > 0)
+            z += scaled_sums(self.vector_weights, self.mass, rows, starts)
         return z
 
     def choose(self, z: np.ndarray, have_evidence: Sequence[bool]) -> list[list[tuple[int, float]]]:

@@ -14,7 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
-from agents.classify.classifier import DATA_DIR, Classifier, _inputs_hash
+from agents.classify.classifier import DATA_DIR, Classifier, inputs_hash
 from agents.classify.model import MODEL_FILE, ModelSettings
 
 
@@ -23,7 +23,7 @@ def train(data_dir: Path) -> Path:
     classifier = Classifier.load(data_dir, topic_model=False)
     model = classifier.train_from(data_dir, ModelSettings.load(data_dir / "model.yaml"))
     path = data_dir / MODEL_FILE
-    model.save(path, _inputs_hash(data_dir))
+    model.save(path, inputs_hash(data_dir))
     return path
 
 

@@ -12,7 +12,7 @@ it keeps vector @ M and the squared length per word, and a headline costs it a l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,30 @@ import numpy as np
 from agents.classify.errors import DataError
 
 VECTORS_FILE = "word_vectors.npz"
+
+
+def table_rows(key_sets: Iterable[Iterable[str]],
+               index: dict[str, int]) -> tuple[list[int], list[int]]:
+    """The table rows of each title's keys that `index` knows (rows start at 1), each title's
+    led by row 0, and where each title's rows start: the arguments of `np.add.reduceat`."""
+    get = index.get
+    rows: list[int] = []
+    starts = []
+    for keys in key_sets:
+        starts.append(len(rows))
+        rows.append(0)
+        rows.extend(filter(None, map(get, keys)))
+    return rows, starts
+
+
+def scaled_sums(table: np.ndarray, mass: np.ndarray, rows: list[int],
+                starts: list[int]) -> np.ndarray:
+    """Per title, the sum of its rows of `table` divided by sqrt(sum of their `mass`): the
+    headline vector when `table` holds the word vectors and `mass` their squared lengths
+    (zeros for a title without any)."""
+    sums = np.add.reduceat(table[rows], starts)
+    norms = np.sqrt(np.add.reduceat(mass[rows], starts))[:, None]
+    return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
 
 
 class WordVectors:
@@ -43,13 +67,5 @@ class WordVectors:
 
     def embed(self, padded_titles: Sequence[str]) -> np.ndarray:
         """One headline vector per title (zeros when none of its words is known)."""
-        get = self.index.get
-        rows: list[int] = []
-        starts = []
-        for padded in padded_titles:
-            starts.append(len(rows))
-            rows.append(0)
-            rows.extend(filter(None, map(get, dict.fromkeys(padded.split()))))
-        sums = np.add.reduceat(self.table[rows], starts)
-        norms = np.sqrt(np.add.reduceat(self.mass[rows], starts))[:, None]
-        return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+        rows, starts = table_rows((dict.fromkeys(p.split()) for p in padded_titles), self.index)
+        return scaled_sums(self.table, self.mass, rows, starts)

@@ -20,6 +20,12 @@ def append(path: Path, text: str) -> None:
     path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
 
 
+def replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{path.name} no longer holds {old!r}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
 def test_edited_data_changes_results_and_version(data_dir):
     bundled = Classifier.load()
     append(data_dir / "gazetteer" / "places.tsv", "Gotham\tUS\tcity\n")
@@ -44,20 +50,15 @@ def test_same_name_two_countries_in_places(data_dir):
 
 
 def test_term_without_weight(data_dir):
-    path = data_dir / "topics.yaml"
-    text = path.read_text(encoding="utf-8").replace("      peace talks: 1\n",
-                                                    "      peace talks: lots\n")
-    path.write_text(text, encoding="utf-8")
+    replace(data_dir / "topics.yaml", "      peace talks: 1\n", "      peace talks: lots\n")
     with pytest.raises(DataError, match=r"topics\.yaml: topic 'conflict/war/peace': term "
                                         r"'peace talks' needs a numeric weight"):
         Classifier.load(data_dir)
 
 
 def test_duplicate_term_spelling(data_dir):
-    path = data_dir / "topics.yaml"
-    text = path.read_text(encoding="utf-8").replace("      peace talks: 1\n",
-                                                    "      peace talks: 1\n      Peace-talks: 2\n")
-    path.write_text(text, encoding="utf-8")
+    replace(data_dir / "topics.yaml", "      peace talks: 1\n",
+            "      peace talks: 1\n      Peace-talks: 2\n")
     with pytest.raises(DataError, match="'peace talks' and 'Peace-talks' match the same text"):
         Classifier.load(data_dir)
 
@@ -89,11 +90,8 @@ def test_missing_file(data_dir):
 
 
 def test_explicit_plural_keeps_its_own_weight(data_dir):
-    path = data_dir / "topics.yaml"
-    text = path.read_text(encoding="utf-8").replace(
-        "      sport: 1\n",
-        "      sport: 1\n      quidditch match: 1\n      quidditch matches: -2\n")
-    path.write_text(text, encoding="utf-8")
+    replace(data_dir / "topics.yaml", "      sport: 1\n",
+            "      sport: 1\n      quidditch match: 1\n      quidditch matches: -2\n")
     clf = Classifier.load(data_dir, topic_model=False)  # the lexicons alone
     assert [t.label for t in clf.classify("Quidditch match resumes").topics] == ["sport"]
     assert "sport" not in [t.label for t in clf.classify("Quidditch matches resume").topics]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agents.classify import Classifier, DataError
-from agents.classify.classifier import DATA_DIR, _inputs_hash
+from agents.classify.classifier import DATA_DIR, inputs_hash
 from agents.classify.matcher import pad
 from agents.classify.model import (
     LEXICON_BEST_FEATURE,
@@ -140,10 +140,10 @@ def test_model_settings_come_from_model_yaml(tmp_path: Path):
 
 def test_training_file_is_part_of_the_version(tmp_path: Path):
     shutil.copytree(DATA_DIR, tmp_path / "data")
-    before = _inputs_hash(tmp_path / "data")
+    before = inputs_hash(tmp_path / "data")
     with (tmp_path / "data" / "training.jsonl").open("a") as out:
         out.write('{"title": "Ferry sails", "topics": ["medtop:10000000"]}\n')
-    assert _inputs_hash(tmp_path / "data") != before
+    assert inputs_hash(tmp_path / "data") != before
 
 
 def test_bad_training_line_names_file_and_line(tmp_path: Path):
@@ -169,7 +169,7 @@ def test_word_vectors_carry_a_topic_to_words_training_never_saw():
 
 def test_the_bundled_model_was_saved_from_the_bundled_data():
     settings = ModelSettings.load(DATA_DIR / "model.yaml")
-    saved = TopicRegression.load(DATA_DIR / MODEL_FILE, settings, _inputs_hash(DATA_DIR))
+    saved = TopicRegression.load(DATA_DIR / MODEL_FILE, settings, inputs_hash(DATA_DIR))
     assert saved is not None, "stale: run `make classifier-model` after editing the data"
 
 
