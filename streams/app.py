@@ -18,12 +18,18 @@ settings = Settings.from_env()
 app = faust.App(
     settings.namespace,
     broker=settings.broker,
+    broker_credentials=settings.kafka_security.faust_credentials(),
     store="memory://",  # tables are rebuilt from their Kafka changelogs on start
     # Nothing durable is kept locally; keep Faust's scratch folder out of the cwd.
     datadir=Path(tempfile.gettempdir()) / f"wirewatch-{settings.namespace}-data",
     autodiscover=["streams.polling", "streams.lag", "agents"],
     origin="streams",
     web_port=settings.web_port,
+    web_bind=settings.web_bind,
+    # Only /metrics is served: Faust's /table/... views would show feed state (errors,
+    # URLs) and /router the cluster's layout to anyone who can reach the port.
+    web_tables_enabled=False,
+    web_router_enabled=False,
     topic_partitions=settings.partitions,
     topic_replication_factor=settings.replication,
     consumer_auto_offset_reset="earliest",

@@ -16,6 +16,7 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from faust.cli import option
 
@@ -26,6 +27,7 @@ from streams.demo.site import NewsSite
 from streams.demo.timeline import release, write_demo_config
 from streams.display import format_alert, format_headline
 from streams.embedded_broker import EmbeddedBroker, free_port
+from streams.kafka_security import PREFIX as KAFKA_SECURITY_PREFIX
 from streams.settings import bootstrap_servers
 from streams.subscribe import subscribe
 from streams.topics import ALERTS, CLASSIFIED
@@ -40,10 +42,10 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-async def _print_news(bootstrap: list[str]) -> None:
+async def _print_news(client_options: dict[str, Any]) -> None:
     """Classified headlines (topic and regions) and alerts, as they arrive."""
     async for topic, value in subscribe([CLASSIFIED, ALERTS], from_beginning=True,
-                                        bootstrap=bootstrap):
+                                        client_options=client_options):
         print(f"ALERT {format_alert(value)}" if topic == ALERTS else format_headline(value),
               flush=True)
 
@@ -91,10 +93,17 @@ async def quickstart(demo: bool, step: float) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="wirewatch-run-"))
     env = dict(os.environ)
     # Everything started here is stopped on every way out, early error returns included.
+    client_options = settings.kafka_client_options
     async with contextlib.AsyncExitStack() as stack:
         if not os.environ.get("WIREWATCH_BROKER"):
+            secured = sorted(k for k in env if k.startswith(KAFKA_SECURITY_PREFIX) and env[k])
+            if secured:
+                print(f"{', '.join(secured)}: set, but the embedded broker is plaintext only;"
+                      " set WIREWATCH_BROKER to your secured Kafka", file=sys.stderr)
+                return 1
             broker = stack.enter_context(EmbeddedBroker(workdir / "broker.log"))
             env["WIREWATCH_BROKER"] = broker.url
+            client_options = {"bootstrap_servers": bootstrap_servers(broker.url)}
             # Tansu holds a group join for half the session timeout; Faust's 60 s default
             # would keep a newcomer waiting 30 s for the first headline.
             env.setdefault("BROKER_SESSION_TIMEOUT", "10")
@@ -126,7 +135,7 @@ async def quickstart(demo: bool, step: float) -> int:
         print(f"worker started: log {log_path}, metrics http://127.0.0.1:{port}/metrics",
               "Ctrl-C stops everything. New headlines (with topic and regions) and alerts:",
               sep="\n", flush=True)
-        printer = asyncio.create_task(_print_news(bootstrap_servers(env["WIREWATCH_BROKER"])))
+        printer = asyncio.create_task(_print_news(client_options))
         return await _supervise(worker, printer, log_path)
 
 

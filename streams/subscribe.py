@@ -16,16 +16,18 @@ log = logging.getLogger(__name__)
 
 
 async def subscribe(
-    topics: Sequence[str], *, from_beginning: bool = False, bootstrap: list[str] | None = None
+    topics: Sequence[str], *, from_beginning: bool = False,
+    client_options: dict[str, Any] | None = None,
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """Yield ``(topic, value)`` for each JSON message, without joining a consumer group.
 
     ``from_beginning`` replays what the topics retain; otherwise only new messages.
+    ``client_options`` (brokers, TLS, SASL) default to the settings'.
     A message that is not a JSON object is logged and skipped.
     """
     consumer = AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=bootstrap or settings.bootstrap_servers,
+        **(client_options or settings.kafka_client_options),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",

@@ -71,7 +71,7 @@ async def read_live_rules() -> dict[str, bytes]:
 
 
 async def ensure_rules_topic() -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**settings.kafka_client_options)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(RULES, 1, settings.replication,
@@ -88,7 +88,7 @@ async def apply_rules(rules: list[Rule]) -> dict[str, list[str]]:
     live = await read_live_rules()
     wanted = {rule.name: rule_to_json(rule).encode() for rule in rules}
     changes: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(**settings.kafka_client_options, acks="all")
     await producer.start()
     try:
         for name, value in wanted.items():

@@ -77,7 +77,7 @@ async def read_rules_topic(
     stop at the end offset seen at start (a missing topic is an empty one); with it, call
     ``on_caught_up`` once there and keep following for as long as the task runs."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=None,
+        **settings.kafka_client_options, group_id=None,
         enable_auto_commit=False, auto_offset_reset="earliest",
     )
     await consumer.start()

@@ -13,12 +13,25 @@
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker to answer (default 60)
 #   KAFKA_STOP_TIMEOUT     seconds between SIGTERM and SIGKILL (default 30)
 #   JAVA, MVN              java and mvn executables (default: from PATH)
+#   KAFKA_SECURITY         plaintext (default) or sasl_ssl: clients must then use
+#                          SASL/SCRAM (SHA-256 or SHA-512) over TLS on KAFKA_PORT, and
+#   KAFKA_TLS_KEYSTORE     PEM file: the broker's private key (PKCS#8, unencrypted)
+#                          and certificate chain, valid for 127.0.0.1 (sasl_ssl only)
+#   KAFKA_TLS_CA           PEM file: the CA that signed it (sasl_ssl only)
+#   KAFKA_SCRAM_USERS      space-separated name:password pairs created at format time
+#                          with both SCRAM mechanisms (sasl_ssl only). Test credentials:
+#                          they are on the format tool's command line.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 POM="$HERE/pom.xml"
-TEMPLATE="$HERE/server.properties.in"
+KAFKA_SECURITY="${KAFKA_SECURITY:-plaintext}"
+case "$KAFKA_SECURITY" in
+    plaintext) TEMPLATE="$HERE/server.properties.in" ;;
+    sasl_ssl) TEMPLATE="$HERE/server-sasl-ssl.properties.in" ;;
+    *) echo "local.sh: KAFKA_SECURITY=$KAFKA_SECURITY: use plaintext or sasl_ssl" >&2; exit 1 ;;
+esac
 LOG_CONFIG="$HERE/log4j2.yaml"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
@@ -37,6 +50,8 @@ DATA="$RUN/data"
 LOGS="$RUN/logs"
 PROPS="$RUN/server.properties"
 PID_FILE="$RUN/kafka.pid"
+# Admin client settings for the tools (sasl_ssl: the broker's own SCRAM user).
+CLIENT_PROPS="$RUN/client.properties"
 
 die() {
     echo "local.sh: $*" >&2
@@ -89,11 +104,44 @@ port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# Hex, so that it needs no quoting in sed, JAAS or the format tool's arguments.
+BROKER_PASSWORD=""
+
 render_properties() {
     sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
         -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
         -e "s|@DATA_DIR@|$DATA|g" \
+        -e "s|@KEYSTORE@|${KAFKA_TLS_KEYSTORE:-}|g" \
+        -e "s|@TRUSTSTORE@|${KAFKA_TLS_CA:-}|g" \
+        -e "s|@BROKER_PASSWORD@|$BROKER_PASSWORD|g" \
         "$TEMPLATE" >"$PROPS"
+    : >"$CLIENT_PROPS"
+    if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then
+        cat >"$CLIENT_PROPS" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="$BROKER_PASSWORD";
+ssl.truststore.type=PEM
+ssl.truststore.location=$KAFKA_TLS_CA
+PROPS
+    fi
+}
+
+# sasl_ssl: check the inputs; print the format tool's --add-scram arguments.
+scram_arguments() {
+    local file user mechanism
+    for file in "${KAFKA_TLS_KEYSTORE:-}" "${KAFKA_TLS_CA:-}"; do
+        [[ -n "$file" && -r "$file" ]] ||
+            die "KAFKA_SECURITY=sasl_ssl needs readable KAFKA_TLS_KEYSTORE and KAFKA_TLS_CA"
+    done
+    [[ -n "${KAFKA_SCRAM_USERS:-}" ]] || die "KAFKA_SECURITY=sasl_ssl needs KAFKA_SCRAM_USERS"
+    printf '%s\n' --add-scram "SCRAM-SHA-512=[name=broker,password=$BROKER_PASSWORD]"
+    for user in $KAFKA_SCRAM_USERS; do
+        [[ "$user" == *:* ]] || die "KAFKA_SCRAM_USERS: '${user%%:*}' has no :password"
+        for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+            printf '%s\n' --add-scram "$mechanism=[name=${user%%:*},password=${user#*:}]"
+        done
+    done
 }
 
 # 16 random bytes, URL-safe base64 without padding: the form Kafka uses for cluster ids.
@@ -113,12 +161,20 @@ start() {
     for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
         port_open "$port" && die "port $port on 127.0.0.1 is already in use"
     done
+    local scram=()
+    if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then
+        BROKER_PASSWORD="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+        local arguments
+        arguments="$(scram_arguments)" || exit 1
+        mapfile -t scram <<<"$arguments"
+    fi
     fetch
     rm -rf "$DATA" "$LOGS"
     mkdir -p "$DATA" "$LOGS"
+    chmod 700 "$RUN"
     render_properties
     run_tool kafka.tools.StorageTool format --config "$PROPS" \
-        --cluster-id "$(new_cluster_id)" >"$LOGS/format.log" 2>&1 ||
+        --cluster-id "$(new_cluster_id)" "${scram[@]}" >"$LOGS/format.log" 2>&1 ||
         die "storage format failed: $(cat "$LOGS/format.log")"
 
     # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS is a list of JVM flags
@@ -135,13 +191,14 @@ start() {
         ((SECONDS < deadline)) || fail_start "no listener after ${KAFKA_START_TIMEOUT}s"
         sleep 0.5
     done
-    until run_tool org.apache.kafka.tools.TopicCommand \
+    until run_tool org.apache.kafka.tools.TopicCommand --command-config "$CLIENT_PROPS" \
         --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list >/dev/null 2>&1; do
         running || fail_start "broker exited during startup"
         ((SECONDS < deadline)) || fail_start "broker not answering after ${KAFKA_START_TIMEOUT}s"
         sleep 1
     done
-    echo "local.sh: Kafka up at kafka://127.0.0.1:$KAFKA_PORT (pid $(read_pid), logs $LOGS)"
+    echo "local.sh: Kafka up at kafka://127.0.0.1:$KAFKA_PORT ($KAFKA_SECURITY," \
+        "pid $(read_pid), logs $LOGS)"
 }
 
 stop() {
