@@ -31,11 +31,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from streams.demo.site import NewsSite, Story
 from streams.demo.timeline import slugify
 from streams.embedded_broker import free_port
+from streams.kafka_security import KafkaSecurity
 from streams.settings import bootstrap_servers
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER = os.environ.get("WIREWATCH_BROKER", "kafka://127.0.0.1:9092")
 BOOTSTRAP = ",".join(bootstrap_servers(BROKER))  # aiokafka's comma-separated form
+#: The test helpers' aiokafka options: the WIREWATCH_KAFKA_* settings apply to them too.
+KAFKA_OPTIONS = {"bootstrap_servers": BOOTSTRAP,
+                 **KafkaSecurity.from_env(os.environ).client_options()}
 
 
 @pytest.fixture(scope="session")
@@ -151,11 +155,12 @@ def start_worker(tmp_path: Path, namespace: str) -> Iterator[Callable[..., Worke
 class TopicReader:
     """Reads every message of a topic from the beginning, keeping them in order."""
 
-    def __init__(self, topic: str) -> None:
+    def __init__(self, topic: str, client_options: dict | None = None) -> None:
         self.topic = topic
         self.messages: list[tuple[str | None, dict]] = []
         self._consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=BOOTSTRAP, group_id=None, auto_offset_reset="earliest",
+            topic, **(client_options or KAFKA_OPTIONS), group_id=None,
+            auto_offset_reset="earliest",
             enable_auto_commit=False, metadata_max_age_ms=1000,
         )
 
