@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -29,31 +30,54 @@ DATA_TOPICS = [
     "wirewatch.alerts.dead",
 ]
 RULES_TOPIC = "wirewatch.rules"
+GRAFANA_PASSWORD = "a-test-password"
 CANDIDATES_TOPIC = "wirewatch.alert-candidates"
 
 
-@cache
-def compose_config() -> dict:
-    """The file as docker-compose resolves it (validated against the compose schema)."""
+def run_compose_config(**env: str) -> subprocess.CompletedProcess:
+    """``docker-compose config`` with ``env`` on top of the environment, Grafana's password
+    variable removed unless given."""
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.skip(
             "docker-compose missing: apt-get install docker-compose (deploy/apt-packages.txt)"
         )
-    result = subprocess.run(
+    base = {k: v for k, v in os.environ.items() if k != "GRAFANA_ADMIN_PASSWORD"}
+    return subprocess.run(
         [binary, "-f", str(COMPOSE_FILE), "config"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
         cwd=REPO,
+        env={**base, **env},
     )
+
+
+@cache
+def compose_config() -> dict:
+    """The file as docker-compose resolves it (validated against the compose schema)."""
+    result = run_compose_config(GRAFANA_ADMIN_PASSWORD=GRAFANA_PASSWORD)
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
 
 def service(name: str) -> dict:
     return compose_config()["services"][name]
+
+
+def published_ports(name: str) -> list[tuple[str, int, int]]:
+    """(host address, host port, container port) of each published port; the address is
+    "" when the port is published on every interface. Reads both forms docker-compose
+    prints: "127.0.0.1:3000:3000/tcp" (1.x) and {host_ip, published, target} (2.x)."""
+    ports = []
+    for port in service(name).get("ports", []):
+        if isinstance(port, dict):
+            ports.append((port.get("host_ip", ""), int(port["published"]), int(port["target"])))
+            continue
+        *host, published, target = str(port).split("/")[0].split(":")
+        ports.append((host[0] if host else "", int(published), int(target)))
+    return ports
 
 
 def bind_mounts(name: str) -> dict[str, Path]:
@@ -153,7 +177,8 @@ def test_prometheus_scrapes_every_worker_on_its_web_port():
 
 def test_grafana_serves_the_provisioned_dashboards_on_3000():
     grafana = service("grafana")
-    assert {"published": 3000, "target": 3000} in grafana["ports"]
+    assert [(published, target) for _, published, target in published_ports("grafana")] == [
+        (3000, 3000)]
     provider_file = host_path("grafana", "/etc/grafana/provisioning/dashboards/dashboards.yml")
     (provider,) = yaml.safe_load(provider_file.read_text(encoding="utf-8"))["providers"]
     dashboards = host_path("grafana", provider["options"]["path"])
@@ -161,6 +186,33 @@ def test_grafana_serves_the_provisioned_dashboards_on_3000():
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert host_path("grafana", home).is_file()
     assert host_path("grafana", "/etc/grafana/provisioning/datasources/prometheus.yml").is_file()
+
+
+def test_every_published_port_listens_on_loopback_only():
+    published = {name: published_ports(name) for name in compose_config()["services"]}
+    assert {name for name, ports in published.items() if ports} >= {"kafka", "prometheus",
+                                                                    "grafana"}
+    for name, ports in published.items():
+        for host, port, _ in ports:
+            assert host == "127.0.0.1", f"{name}: port {port} is published on {host or 'all'}"
+
+
+def test_grafana_admin_password_comes_from_the_environment_and_is_required():
+    env = service("grafana")["environment"]
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == GRAFANA_PASSWORD
+    missing = run_compose_config()
+    assert missing.returncode != 0
+    assert "set GRAFANA_ADMIN_PASSWORD" in missing.stderr
+    empty = run_compose_config(GRAFANA_ADMIN_PASSWORD="")
+    assert empty.returncode != 0, "an empty password must be refused too"
+
+
+def test_worker_web_port_is_open_inside_the_container_only():
+    """Outside containers the worker binds 127.0.0.1; in the image it binds every
+    interface so Prometheus can scrape it over the compose network, unpublished."""
+    assert service("worker")["environment"]["WIREWATCH_WEB_BIND"] == "0.0.0.0"
+    assert "WIREWATCH_WEB_BIND=0.0.0.0" in DOCKERFILE.read_text(encoding="utf-8")
+    assert published_ports("worker") == []
 
 
 def run_create_topics(tmp_path: Path, partitions: str) -> list[list[str]]:
