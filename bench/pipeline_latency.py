@@ -33,9 +33,12 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer
 
 from streams.demo.site import NewsSite, Story
+from streams.kafka_security import KafkaSecurity
+from streams.settings import kafka_client_options
 
 REPO = Path(__file__).resolve().parents[1]
 BROKER = os.environ.get("WIREWATCH_BROKER", "kafka://127.0.0.1:9092")
+KAFKA_OPTIONS = kafka_client_options(BROKER, KafkaSecurity.from_env(os.environ))
 
 
 def story(title: str) -> Story:
@@ -57,7 +60,7 @@ class FeedSites:
 
 
 async def consume_until(topic: str, done: Callable[[dict], bool], timeout: float) -> float:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=BROKER.split("://")[-1],
+    consumer = AIOKafkaConsumer(topic, **KAFKA_OPTIONS,
                                 group_id=None, auto_offset_reset="earliest",
                                 metadata_max_age_ms=1000)
     await consumer.start()

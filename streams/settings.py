@@ -27,6 +27,12 @@ def bootstrap_servers(broker: str) -> list[str]:
     return [part.strip().split("://", 1)[-1] for part in broker.split(";") if part.strip()]
 
 
+def kafka_client_options(broker: str, security: KafkaSecurity) -> dict[str, Any]:
+    """Keyword arguments for every aiokafka client Wirewatch builds (consumer, producer,
+    admin): the brokers and the TLS/SASL options, the same ones Faust gets."""
+    return {"bootstrap_servers": bootstrap_servers(broker), **security.client_options()}
+
+
 def _int_env(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -105,7 +111,5 @@ class Settings:
 
     @property
     def kafka_client_options(self) -> dict[str, Any]:
-        """Keyword arguments for every aiokafka client Wirewatch builds: the brokers and
-        the TLS/SASL options (the same ones Faust gets)."""
-        return {"bootstrap_servers": self.bootstrap_servers,
-                **self.kafka_security.client_options()}
+        """aiokafka client options for this process (see ``kafka_client_options``)."""
+        return kafka_client_options(self.broker, self.kafka_security)

@@ -32,14 +32,13 @@ from streams.demo.site import NewsSite, Story
 from streams.demo.timeline import slugify
 from streams.embedded_broker import free_port
 from streams.kafka_security import KafkaSecurity
-from streams.settings import bootstrap_servers
+from streams.settings import bootstrap_servers, kafka_client_options
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER = os.environ.get("WIREWATCH_BROKER", "kafka://127.0.0.1:9092")
 BOOTSTRAP = ",".join(bootstrap_servers(BROKER))  # aiokafka's comma-separated form
 #: The test helpers' aiokafka options: the WIREWATCH_KAFKA_* settings apply to them too.
-KAFKA_OPTIONS = {"bootstrap_servers": BOOTSTRAP,
-                 **KafkaSecurity.from_env(os.environ).client_options()}
+KAFKA_OPTIONS = kafka_client_options(BROKER, KafkaSecurity.from_env(os.environ))
 
 
 @pytest.fixture(scope="session")

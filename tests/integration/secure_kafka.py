@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 
 from streams.embedded_broker import free_port
 from streams.kafka_security import KafkaSecurity
+from streams.settings import kafka_client_options
 
 from .conftest import REPO
 
@@ -47,9 +48,7 @@ class SaslBroker:
 
     def client_options(self) -> dict:
         """aiokafka options for the test's own readers, built by Wirewatch's helper."""
-        security = KafkaSecurity.from_env(self.env())
-        return {"bootstrap_servers": self.url.split("://", 1)[1],
-                **security.client_options()}
+        return kafka_client_options(self.url, KafkaSecurity.from_env(self.env()))
 
 
 def write_tls_files(folder: Path) -> tuple[Path, Path]:

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from .conftest import BOOTSTRAP
+from .conftest import KAFKA_OPTIONS
 
 pytestmark = pytest.mark.kafka
 
@@ -22,7 +22,7 @@ MESSAGES = 30
 
 @pytest.fixture
 async def admin(kafka_bootstrap):
-    client = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    client = AIOKafkaAdminClient(**KAFKA_OPTIONS)
     await client.start()
     yield client
     await client.close()
@@ -60,7 +60,7 @@ async def test_compacted_topic_keeps_its_cleanup_policy(admin):
 
 async def test_keyed_messages_round_trip_through_a_consumer_group(topic):
     sent = {f"key-{i % 7}:{i}".encode(): f"value-{i}".encode() for i in range(MESSAGES)}
-    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all")
+    producer = AIOKafkaProducer(**KAFKA_OPTIONS, acks="all")
     await producer.start()
     try:
         partitions_used = set()
@@ -74,7 +74,7 @@ async def test_keyed_messages_round_trip_through_a_consumer_group(topic):
     group = f"wirewatch-group-{uuid.uuid4().hex[:8]}"
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=BOOTSTRAP,
+        **KAFKA_OPTIONS,
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

@@ -150,3 +150,13 @@ def test_a_worker_with_bad_settings_exits_with_the_problem_and_not_the_password(
     assert result.returncode == 1
     assert f"{P}SASL_MECHANISM='SCRAM-SHA-1': must be one of" in result.stderr
     assert SECRET not in result.stderr + result.stdout
+
+
+def test_run_refuses_security_settings_for_the_plaintext_embedded_broker(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "WIREWATCH_CONFIG": str(tmp_path / "none.yaml"),
+           f"{P}SECURITY_PROTOCOL": "SSL"}
+    result = subprocess.run([sys.executable, "-m", "streams", "run"], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert f"{P}SECURITY_PROTOCOL: set, but the embedded broker is plaintext only" in (
+        result.stderr)
