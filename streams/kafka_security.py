@@ -7,6 +7,7 @@ and the tests connect the same way. Errors name the variable, never a secret's v
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,24 @@ from faust.types.auth import CredentialsT
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 PREFIX = "WIREWATCH_KAFKA_"
+
+
+class SaslBytesRedactor(logging.Filter):
+    """aiokafka logs each request at DEBUG, and SASL/PLAIN's ``SaslAuthenticateRequest``
+    carries the password in ``sasl_auth_bytes``: keep the line, drop the bytes."""
+
+    FIELD = "sasl_auth_bytes="
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.FIELD in message:
+            record.msg = message.split(self.FIELD, 1)[0] + self.FIELD + "<redacted>)"
+            record.args = ()
+        return True
+
+
+# Every Wirewatch process imports this module (through streams.settings).
+logging.getLogger("aiokafka.conn").addFilter(SaslBytesRedactor())
 
 
 class KafkaSecurityError(SystemExit):

@@ -14,13 +14,14 @@
 #   KAFKA_STOP_TIMEOUT     seconds between SIGTERM and SIGKILL (default 30)
 #   JAVA, MVN              java and mvn executables (default: from PATH)
 #   KAFKA_SECURITY         plaintext (default) or sasl_ssl: clients must then use
-#                          SASL/SCRAM (SHA-256 or SHA-512) over TLS on KAFKA_PORT, and
+#                          SASL (SCRAM-SHA-256/512 or PLAIN) over TLS on KAFKA_PORT, and
 #   KAFKA_TLS_KEYSTORE     PEM file: the broker's private key (PKCS#8, unencrypted)
 #                          and certificate chain, valid for 127.0.0.1 (sasl_ssl only)
 #   KAFKA_TLS_CA           PEM file: the CA that signed it (sasl_ssl only)
-#   KAFKA_SCRAM_USERS      space-separated name:password pairs created at format time
-#                          with both SCRAM mechanisms (sasl_ssl only). Test credentials:
-#                          they are on the format tool's command line.
+#   KAFKA_SASL_USERS       space-separated name:password pairs ([A-Za-z0-9._-]), created
+#                          at format time with both SCRAM mechanisms and listed for PLAIN
+#                          (sasl_ssl only). Test credentials: they are on the format
+#                          tool's command line and in the rendered properties.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -106,6 +107,7 @@ port_open() {
 
 # Hex, so that it needs no quoting in sed, JAAS or the format tool's arguments.
 BROKER_PASSWORD=""
+PLAIN_USERS=""
 
 render_properties() {
     sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
@@ -114,6 +116,7 @@ render_properties() {
         -e "s|@KEYSTORE@|${KAFKA_TLS_KEYSTORE:-}|g" \
         -e "s|@TRUSTSTORE@|${KAFKA_TLS_CA:-}|g" \
         -e "s|@BROKER_PASSWORD@|$BROKER_PASSWORD|g" \
+        -e "s|@PLAIN_USERS@|$PLAIN_USERS|g" \
         "$TEMPLATE" >"$PROPS"
     : >"$CLIENT_PROPS"
     if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then
@@ -134,13 +137,22 @@ scram_arguments() {
         [[ -n "$file" && -r "$file" ]] ||
             die "KAFKA_SECURITY=sasl_ssl needs readable KAFKA_TLS_KEYSTORE and KAFKA_TLS_CA"
     done
-    [[ -n "${KAFKA_SCRAM_USERS:-}" ]] || die "KAFKA_SECURITY=sasl_ssl needs KAFKA_SCRAM_USERS"
+    [[ -n "${KAFKA_SASL_USERS:-}" ]] || die "KAFKA_SECURITY=sasl_ssl needs KAFKA_SASL_USERS"
     printf '%s\n' --add-scram "SCRAM-SHA-512=[name=broker,password=$BROKER_PASSWORD]"
-    for user in $KAFKA_SCRAM_USERS; do
-        [[ "$user" == *:* ]] || die "KAFKA_SCRAM_USERS: '${user%%:*}' has no :password"
+    for user in $KAFKA_SASL_USERS; do
+        [[ "$user" =~ ^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$ ]] ||
+            die "KAFKA_SASL_USERS: '${user%%:*}' is not name:password of [A-Za-z0-9._-]"
         for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
             printf '%s\n' --add-scram "$mechanism=[name=${user%%:*},password=${user#*:}]"
         done
+    done
+}
+
+# sasl_ssl: the PLAIN login module's user_NAME="PASSWORD" options.
+plain_users() {
+    local user
+    for user in $KAFKA_SASL_USERS; do
+        printf 'user_%s="%s" ' "${user%%:*}" "${user#*:}"
     done
 }
 
@@ -167,6 +179,7 @@ start() {
         local arguments
         arguments="$(scram_arguments)" || exit 1
         mapfile -t scram <<<"$arguments"
+        PLAIN_USERS="$(plain_users)"
     fi
     fetch
     rm -rf "$DATA" "$LOGS"

@@ -1,4 +1,4 @@
-"""A second real Kafka broker whose only client listener is SASL/SCRAM over TLS.
+"""A second real Kafka broker whose only client listener is SASL (SCRAM, PLAIN) over TLS.
 
 ``deploy/kafka/local.sh`` starts it (``KAFKA_SECURITY=sasl_ssl``) on free ports, with a
 CA and broker certificate made here by ``trustme`` and a SCRAM user created when the
@@ -35,12 +35,13 @@ class SaslBroker:
     password: str
     cafile: Path
 
-    def env(self, password: str | None = None) -> dict[str, str]:
+    def env(self, password: str | None = None,
+            mechanism: str = "SCRAM-SHA-512") -> dict[str, str]:
         """The Wirewatch settings a process needs to use this broker."""
         return {
             "WIREWATCH_BROKER": self.url,
             "WIREWATCH_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-            "WIREWATCH_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "WIREWATCH_KAFKA_SASL_MECHANISM": mechanism,
             "WIREWATCH_KAFKA_SASL_USERNAME": self.username,
             "WIREWATCH_KAFKA_SASL_PASSWORD": password or self.password,
             "WIREWATCH_KAFKA_SSL_CAFILE": str(self.cafile),
@@ -73,7 +74,7 @@ def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker
     port = free_port()
     env = {**os.environ, "KAFKA_SECURITY": "sasl_ssl", "KAFKA_PORT": str(port),
            "KAFKA_CONTROLLER_PORT": str(free_port()), "KAFKA_TLS_KEYSTORE": str(keystore),
-           "KAFKA_TLS_CA": str(cafile), "KAFKA_SCRAM_USERS": f"{username}:{password}",
+           "KAFKA_TLS_CA": str(cafile), "KAFKA_SASL_USERS": f"{username}:{password}",
            "KAFKA_START_TIMEOUT": str(START_TIMEOUT)}
     started = subprocess.run([str(LOCAL_SH), "start"], env=env, capture_output=True,
                              text=True, timeout=START_TIMEOUT + 60, check=False)

@@ -93,9 +93,10 @@ async def test_pipeline_over_sasl_ssl_with_only_metrics_on_loopback(
 async def test_wrong_password_fails_clearly_without_echoing_it(
     sasl_broker: SaslBroker, namespace, tmp_path  # noqa: F811
 ):
+    """SCRAM through a CLI command; PLAIN, which sends the password itself, through a
+    worker logging at debug level, where aiokafka logs every request it sends."""
     wrong = "Wrong-" + sasl_broker.password[::-1]
     env = {**sasl_broker.env(password=wrong), "WIREWATCH_NAMESPACE": namespace}
-
     listed = await asyncio.to_thread(wirewatch, env, "rules", "list")
     assert listed.returncode == 2
     assert "SaslAuthenticationFailed" in listed.stderr
@@ -104,6 +105,7 @@ async def test_wrong_password_fails_clearly_without_echoing_it(
 
     config = write(tmp_path / "wirewatch.yaml", feeds=[
         {"name": "x", "url": "http://127.0.0.1:9/rss"}])
+    env = {**sasl_broker.env(password=wrong, mechanism="PLAIN"), "WIREWATCH_LOG_LEVEL": "debug"}
     worker = Worker(namespace, config, tmp_path / "worker.log", **env).start()
     assert worker.proc is not None
     deadline = time.monotonic() + 120
@@ -112,5 +114,6 @@ async def test_wrong_password_fails_clearly_without_echoing_it(
     code = worker.stop()  # kills it if it is still running: that would be a failure
     log = worker.log_path.read_text(errors="replace")
     assert code not in (0, None, -15), worker.log_tail()
+    assert "SaslAuthenticateRequest" in log, "the debug log shows the login request"
     assert "SaslAuthenticationFailed" in log
     assert wrong not in log
