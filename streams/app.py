@@ -26,8 +26,8 @@ app = faust.App(
     origin="streams",
     web_port=settings.web_port,
     web_bind=settings.web_bind,
-    # Only /metrics is served: Faust's /table/... views would show feed state (errors,
-    # URLs) and /router the cluster's layout to anyone who can reach the port.
+    # The port is for /metrics: Faust's /table/... views would show the feed state (errors,
+    # URLs) and /router the cluster's layout to anyone who can reach it.
     web_tables_enabled=False,
     web_router_enabled=False,
     topic_partitions=settings.partitions,
