@@ -160,3 +160,18 @@ def test_run_refuses_security_settings_for_the_plaintext_embedded_broker(tmp_pat
     assert result.returncode == 1
     assert f"{P}SECURITY_PROTOCOL: set, but the embedded broker is plaintext only" in (
         result.stderr)
+
+
+def test_client_certificate_for_mutual_tls_is_loaded(tmp_path, ca_file):
+    ca = trustme.CA()
+    client = ca.issue_cert("wirewatch-client")
+    cert, key = tmp_path / "client.pem", tmp_path / "client.key"
+    client.cert_chain_pems[0].write_to_path(str(cert))
+    client.private_key_pem.write_to_path(str(key))
+    env = {f"{P}SECURITY_PROTOCOL": "SSL", f"{P}SSL_CAFILE": ca_file,
+           f"{P}SSL_CERTFILE": str(cert), f"{P}SSL_KEYFILE": str(key)}
+    assert isinstance(KafkaSecurity.from_env(env).ssl_context(), ssl.SSLContext)
+    other_key = tmp_path / "other.key"
+    ca.issue_cert("someone-else").private_key_pem.write_to_path(str(other_key))
+    found = problems({**env, f"{P}SSL_KEYFILE": str(other_key)})
+    assert len(found) == 1 and "cannot load the TLS files" in found[0], found
