@@ -10,6 +10,7 @@ import os
 import sys
 from typing import NoReturn
 
+import click
 from faust.cli import argument, option
 
 from streams.app import app, settings
@@ -18,7 +19,7 @@ from streams.config import config_problems, load_config
 from streams.display import dumps, format_headline
 from streams.quickstart import run  # noqa: F401 -- registers `wirewatch run`
 from streams.subscribe import subscribe
-from streams.topics import HEADLINES
+from streams.topics import HEADLINES, TOPICS
 
 
 @app.command(argument("path", required=False), base=PlainCommand)
@@ -46,6 +47,19 @@ async def headlines(self: PlainCommand, from_beginning: bool, as_json: bool) -> 
     """Print headlines from wirewatch.headlines as they arrive."""
     async for _, value in subscribe([HEADLINES], from_beginning=from_beginning):
         print(dumps(value) if as_json else format_headline(value), flush=True)
+    return 0
+
+
+@app.command(
+    argument("action", type=click.Choice(["list"])),
+    option("--relative", is_flag=True, default=False,
+           help="Names without the namespace, 'data' for WIREWATCH_PARTITIONS."),
+    base=PlainCommand,
+)
+async def topics(self: PlainCommand, action: str, relative: bool) -> int:
+    """`topics list`: every Wirewatch topic as `name partitions [config]`, one a line."""
+    for spec, _ in TOPICS:
+        print(spec.line(relative=relative))
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -14,20 +15,16 @@ import yaml
 
 from agents.alerts.rules import load_rules
 from streams.config import load_config
+from streams.topics import TOPICS
 from tests.deploy.dashboard_exprs import REPO
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
 CREATE_TOPICS = REPO / "deploy" / "compose" / "create-topics.sh"
+TOPICS_FILE = REPO / "deploy" / "compose" / "topics.txt"
 
-#: The topics Wirewatch owns (issue 5 and the pipeline issue); Faust makes its own.
-DATA_TOPICS = [
-    "wirewatch.poll-ticks",
-    "wirewatch.headlines",
-    "wirewatch.classified",
-    "wirewatch.alerts",
-    "wirewatch.alerts.dead",
-]
+#: The topics Wirewatch owns, from streams/topics.py; Faust makes its own changelogs.
+DATA_TOPICS = [f"wirewatch.{spec.suffix}" for spec, _ in TOPICS if spec.partitions is None]
 RULES_TOPIC = "wirewatch.rules"
 CANDIDATES_TOPIC = "wirewatch.alert-candidates"
 
@@ -163,13 +160,14 @@ def test_grafana_serves_the_provisioned_dashboards_on_3000():
     assert host_path("grafana", "/etc/grafana/provisioning/datasources/prometheus.yml").is_file()
 
 
-def run_create_topics(tmp_path: Path, partitions: str) -> list[list[str]]:
+def run_create_topics(tmp_path: Path, partitions: str, **env: str) -> list[list[str]]:
     """Run the topic script against a stub kafka-topics.sh; return each call's arguments."""
     log = tmp_path / "calls"
     stub = tmp_path / "kafka-topics.sh"
     stub.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n', encoding="utf-8")
     stub.chmod(0o755)
-    env = {"PATH": "/usr/bin:/bin", "KAFKA_BIN": str(tmp_path), "WIREWATCH_PARTITIONS": partitions}
+    env = {"PATH": "/usr/bin:/bin", "KAFKA_BIN": str(tmp_path), "WIREWATCH_PARTITIONS": partitions,
+           **env}
     subprocess.run(["sh", str(CREATE_TOPICS)], env=env, check=True, timeout=30)
     return [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
 
@@ -193,6 +191,24 @@ def test_create_topics_sizes_partitions_for_scaled_workers(tmp_path):
     assert option(rules, "--partitions") == "1"
     assert option(rules, "--config") == "cleanup.policy=compact"
     assert option(rules, "--bootstrap-server") == "kafka:9092"
+
+
+def test_topics_file_is_generated_from_streams_topics():
+    """deploy/compose/topics.txt is the output of `wirewatch topics list --relative`."""
+    result = subprocess.run([sys.executable, "-m", "streams", "topics", "list", "--relative"],
+                            capture_output=True, text=True, timeout=120, check=True, cwd=REPO)
+    lines = [line for line in TOPICS_FILE.read_text(encoding="utf-8").splitlines()
+             if not line.startswith("#")]
+    assert lines == result.stdout.splitlines(), (
+        "deploy/compose/topics.txt is stale: regenerate it with `wirewatch topics list "
+        "--relative` (see its header)")
+    assert host_path("topics", service("topics")["environment"]["TOPICS_FILE"]) == TOPICS_FILE
+
+
+def test_create_topics_honours_the_namespace(tmp_path):
+    calls = run_create_topics(tmp_path, "3", WIREWATCH_NAMESPACE="team-b")
+    created = {option(args, "--topic") for args in calls if "--create" in args}
+    assert created == {f"team-b.{spec.suffix}" for spec, _ in TOPICS}
 
 
 def test_dockerfile_builds_from_existing_files_and_runs_the_worker():
