@@ -2,8 +2,10 @@
 
 Each of Wirewatch's topics has one type (``streams.records``). ``ContractSchema`` turns
 the bytes of a consumed record into that type in one pass (pydantic-core parses and
-checks the JSON together), and checks every record a producer sends before it encodes it
-with Faust's JSON codec, so the bytes on the wire are the ones Faust always wrote.
+checks the JSON together), and checks every record a producer sends before pydantic-core
+encodes it. The bytes are those Faust's JSON codec wrote before the types (compact, ASCII
+with ``\\u`` escapes), except that numbers below 1e-4 are written in plain decimal
+(``0.00001`` for ``1e-05``: the same JSON number).
 
 A consumed record that breaks the contract never reaches the agent, so no agent needs
 to guard against odd shapes. Faust hands the failure to the topic, and
@@ -23,7 +25,6 @@ from typing import Any
 
 import faust
 from faust.exceptions import KeyDecodeError, ValueDecodeError
-from faust.serializers import codecs
 from faust.types import AppT, Message
 from pydantic import BaseModel, ValidationError
 
@@ -101,7 +102,7 @@ def encode_value(value_type: type[Contract], value: Contract | Mapping[str, Any]
     if not isinstance(value, value_type):
         raw = value.model_dump() if isinstance(value, BaseModel) else value
         value = value_type.model_validate(raw, strict=False)
-    return codecs.dumps("json", value.model_dump(mode="json"))
+    return value.model_dump_json(ensure_ascii=True).encode("ascii")
 
 
 class ContractSchema(faust.Schema):

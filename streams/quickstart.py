@@ -26,6 +26,7 @@ from streams.demo.site import NewsSite
 from streams.demo.timeline import release, write_demo_config
 from streams.display import format_alert, format_headline
 from streams.embedded_broker import EmbeddedBroker, free_port
+from streams.records import Alert, ClassifiedHeadline
 from streams.settings import bootstrap_servers
 from streams.subscribe import subscribe
 from streams.topics import ALERTS, CLASSIFIED
@@ -42,10 +43,11 @@ def _port_is_free(port: int) -> bool:
 
 async def _print_news(bootstrap: list[str]) -> None:
     """Classified headlines (topic and regions) and alerts, as they arrive."""
-    async for topic, value in subscribe([CLASSIFIED, ALERTS], from_beginning=True,
-                                        bootstrap=bootstrap):
-        print(f"ALERT {format_alert(value)}" if topic == ALERTS else format_headline(value),
-              flush=True)
+    topics = {CLASSIFIED: ClassifiedHeadline, ALERTS: Alert}
+    async for topic, value in subscribe(topics, from_beginning=True, bootstrap=bootstrap):
+        line = (f"ALERT {format_alert(value.model_dump(mode='json'))}" if topic == ALERTS
+                else format_headline(value))
+        print(line, flush=True)
 
 
 async def _apply_rules(config_path: Path, env: dict[str, str]) -> int:

@@ -178,7 +178,7 @@ class FailedDelivery(Contract):
     failed_at: str
 
 
-class RuleRecord(Contract):
+class LiveRule(Contract):
     """A watch-list rule on the compacted ``wirewatch.rules`` (key: the name; null deletes
     it). Only its shape is checked here; ``agents.alerts.rules.Rule`` checks the rest."""
 

@@ -15,16 +15,16 @@ from streams.app import app, settings
 from streams.contract_topic import ContractSchema, ContractTopic
 from streams.records import (
     DEAD_LETTER_REASONS,
+    Alert,
     AlertCandidate,
     ClassifiedHeadline,
     Contract,
     DeadLetter,
     FailedDelivery,
     Headline,
+    LiveRule,
     PollTick,
-    RuleRecord,
 )
-from streams.records import Alert as AlertRecord
 
 HEADLINES = settings.topic("headlines")
 POLL_TICKS = settings.topic("poll-ticks")
@@ -80,11 +80,11 @@ classified_topic = _declare(TopicSpec("classified", ClassifiedHeadline), dead_le
 alert_candidates_topic = _declare(TopicSpec("alert-candidates", AlertCandidate, partitions=1),
                                   dead_letters_topic)
 # Alerts keyed by story id; failed webhook deliveries go to wirewatch.alerts.dead.
-alerts_topic = _declare(TopicSpec("alerts", AlertRecord), dead_letters_topic)
+alerts_topic = _declare(TopicSpec("alerts", Alert), dead_letters_topic)
 alerts_dead_topic = _declare(TopicSpec("alerts.dead", FailedDelivery), dead_letters_topic)
 # Live watch-list rules: key = rule name, value = rule JSON, tombstone = delete. Every
 # worker reads it whole with its own consumer (agents.alerts.rulebook), like a global table.
-rules_topic = _declare(TopicSpec("rules", RuleRecord, partitions=1, compacted=True),
+rules_topic = _declare(TopicSpec("rules", LiveRule, partitions=1, compacted=True),
                        dead_letters_topic)
 
 

@@ -25,6 +25,7 @@ from streams.contract_topic import (
     decode_value,
     encode_value,
 )
+from streams.display import dumps, format_alert
 from streams.records import (
     ALERT_FIELDS,
     DEAD_LETTER_REASONS,
@@ -34,8 +35,8 @@ from streams.records import (
     ClassifiedHeadline,
     DeadLetter,
     Headline,
+    LiveRule,
     PollTick,
-    RuleRecord,
 )
 from streams.topics import (
     TOPICS,
@@ -152,7 +153,7 @@ def test_every_topic_has_its_type():
         "dead": DeadLetter, "poll-ticks": PollTick, "headlines": Headline,
         "classified": ClassifiedHeadline, "alert-candidates": AlertCandidate,
         "alerts": Alert, "alerts.dead": alerts_dead_topic.schema.value_type,
-        "rules": RuleRecord,
+        "rules": LiveRule,
     }
     for spec, topic in TOPICS:
         assert topic.get_topic_name() == f"wirewatch.{spec.suffix}"
@@ -233,3 +234,24 @@ def test_dead_letter_of_a_huge_record_stays_under_kafkas_limit():
     assert letter.value_truncated is True
     assert base64.b64decode(letter.value_base64) == huge[:MAX_DEAD_VALUE_BYTES]
     assert len(encode_value(DeadLetter, letter)) < 1_000_000
+
+
+PRINTED = [name for name in sorted(NOW_RECORDS)  # the topics that commands print
+           if name.startswith(("headline", "alert")) and not name.startswith("alert_dead")]
+
+
+@pytest.mark.parametrize("name", PRINTED)
+def test_cli_prints_what_it_printed_before_the_types(name):
+    """`wirewatch headlines|alerts --json` and the one-line alert form, from the typed record."""
+    topic = alerts_topic if name.startswith("alert") else headlines_topic
+    raw = base64.b64decode(BEFORE[name])
+    record = decode_value(topic.schema.value_type, raw)
+    assert dumps(record) == dumps(json.loads(raw))
+    if topic is alerts_topic:
+        assert format_alert(record.model_dump(mode="json")) == format_alert(json.loads(raw))
+
+
+@pytest.mark.parametrize("number", [1e-05, 0.30000000000000004, 1e16, 1733333333.25, -0.0])
+def test_numbers_keep_their_value_on_the_wire(number):
+    raw = encode_value(PollTick, PollTick(feed="a", sent_at=number))
+    assert json.loads(raw) == {"feed": "a", "sent_at": number}
