@@ -12,8 +12,8 @@ field changes meaning or type.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, get_args
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -121,8 +121,10 @@ class AlertCandidate(Contract):
     matches: list[Match]
 
 
-class SurgeWindow(Contract):
-    """The counts behind a surge alert: the last window against its baseline windows."""
+@dataclass(frozen=True, slots=True)
+class Surge:
+    """A surge of ``key``: the window's count against its baseline windows' counts (the
+    ``surge`` of a surge alert; ``agents.alerts.surge`` finds them)."""
 
     key: str
     window_start: str
@@ -133,6 +135,9 @@ class SurgeWindow(Contract):
     baseline_mean: float
     baseline_std: float
     threshold: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class Alert(Contract):
@@ -159,7 +164,7 @@ class Alert(Contract):
     sources_count: int
     update: bool
     schema_version: int
-    surge: SurgeWindow | None = Field(default=None, exclude_if=lambda surge: surge is None)
+    surge: Surge | None = Field(default=None, exclude_if=lambda surge: surge is None)
 
 
 #: The fields every alert has, in wire order (webhook templates may name them).

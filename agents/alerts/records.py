@@ -1,13 +1,10 @@
-"""The alert record published on ``wirewatch.alerts`` (key = story id).
+"""Building and filtering the alerts of ``wirewatch.alerts`` (key = story id).
 
-Value fields: ``alert_id`` (deterministic, so a replayed alert keeps its id), ``rule``,
-``severity``, ``kind`` (``match`` or ``surge``), ``matched`` (``[{term, field, start, end,
-text}]``, empty for surges), ``story_id``, ``title``, ``url``, ``source``, ``feed``,
-``published``, ``detected_at`` (ISO 8601 UTC), ``topics`` (labels), ``regions`` (names),
-``countries`` (codes), ``sources_count``, ``update`` (true for a later copy of a story that
-already alerted), ``schema_version``. Surge alerts carry ``surge`` with the window counts
-and have no story: ``story_id`` is ``surge:<key>``, ``title`` describes the surge and the
-other headline fields are null or empty.
+Their type is ``streams.records.Alert``. ``alert_id`` is deterministic, so a replayed alert
+keeps its id; ``update`` is true for a later copy of a story that already alerted. Surge
+alerts carry ``surge`` with the window counts and have no story: ``story_id`` is
+``surge:<key>``, ``title`` describes the surge and the other headline fields are null or
+empty.
 """
 
 from __future__ import annotations
@@ -17,11 +14,10 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from streams.records import ALERT_FIELDS, SCHEMA_VERSION, SEVERITIES, Alert, Match
+from streams.records import ALERT_FIELDS, SCHEMA_VERSION, SEVERITIES, Alert, Match, Surge
 
 if TYPE_CHECKING:
     from agents.alerts.stories import StoryAssignment
-    from agents.alerts.surge import Surge
 
 __all__ = ["ALERT_FIELDS", "SEVERITIES", "alert_passes", "build_alert", "build_surge_alert"]
 _NAMESPACE = uuid.UUID("6f0c1f0e-5a8c-4d59-9c3e-2b7f1c0a9e41")
