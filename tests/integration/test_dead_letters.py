@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from streams.embedded_broker import free_port
 
-from .conftest import BOOTSTRAP, TopicReader, create_topics, wait_until
+from .conftest import BOOTSTRAP, TopicReader, cli_lines, create_topics, wait_until
 
 pytestmark = pytest.mark.kafka
 
@@ -157,6 +157,13 @@ async def test_poison_records_are_dead_lettered_and_good_ones_go_through(
                      "the good alert delivered to the webhook", worker)
     await wait_until(lambda: "tick_for_unknown_feed feed=probe-feed" in
                      worker.log_path.read_text(), 30, "the good tick handled", worker)
+
+    # `wirewatch alerts` reads past the poison too (an unknown severity used to stop it).
+    # It prints values only, so the good alert under a non-UTF-8 key shows as well.
+    printed = await asyncio.to_thread(cli_lines, namespace, "alerts", "--from-beginning",
+                                      "--json", "--min-severity", "low", count=3)
+    assert sorted(json.loads(line)["rule"] for line in printed) == [
+        "direct-rule", "direct-rule", "probe-rule"]
 
     metrics = await asyncio.to_thread(worker.metrics)
     counted = Counter((topic, reason) for (topic, _), (reason, _, _) in expected.items())
