@@ -26,15 +26,6 @@ from streams.records import (
     PollTick,
 )
 
-HEADLINES = settings.topic("headlines")
-POLL_TICKS = settings.topic("poll-ticks")
-CLASSIFIED = settings.topic("classified")
-ALERT_CANDIDATES = settings.topic("alert-candidates")
-ALERTS = settings.topic("alerts")
-ALERTS_DEAD = settings.topic("alerts.dead")
-DEAD_LETTERS = settings.topic("dead")
-RULES = settings.topic("rules")
-
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
@@ -86,6 +77,12 @@ alerts_dead_topic = _declare(TopicSpec("alerts.dead", FailedDelivery), dead_lett
 # worker reads it whole with its own consumer (agents.alerts.rulebook), like a global table.
 rules_topic = _declare(TopicSpec("rules", LiveRule, partitions=1, compacted=True),
                        dead_letters_topic)
+
+# Full names, for the clients that read topics outside Faust (CLI, rules follower).
+HEADLINES = headlines_topic.get_topic_name()
+CLASSIFIED = classified_topic.get_topic_name()
+ALERTS = alerts_topic.get_topic_name()
+RULES = rules_topic.get_topic_name()
 
 
 @app.task
