@@ -132,6 +132,7 @@ async def test_poison_records_are_dead_lettered_and_good_ones_go_through(
         await dead.drain(2)
         letters = {(v["topic"], v["offset"]): (k, v) for k, v in dead.messages}
     assert set(letters) == set(expected)
+    assert len(dead.messages) == len(expected)  # one dead letter per poison record
     for (topic, offset), (reason, key, value) in expected.items():
         record_key, letter = letters[(topic, offset)]
         assert record_key == topic
