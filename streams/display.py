@@ -9,19 +9,23 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from streams.records import ClassifiedHeadline, Contract, Headline
 
-def format_headline(h: Mapping[str, Any]) -> str:
+
+def format_headline(h: Headline) -> str:
     """One line: time, feed, title, url; with topic and regions once classified."""
-    when = (h.get("published") or h.get("fetched_at") or "")[:16].replace("T", " ")
-    line = f"{when:16}  [{h.get('feed', '?')}] {h.get('title', '')}  <{h.get('url', '')}>"
-    if "topics" in h:
-        topic = h["topics"][0]["label"] if h["topics"] else "-"
-        regions = ", ".join(h.get("region_names") or []) or "-"
+    when = (h.published or h.fetched_at)[:16].replace("T", " ")
+    line = f"{when:16}  [{h.feed}] {h.title}  <{h.url}>"
+    if isinstance(h, ClassifiedHeadline):
+        topic = h.topics[0].label if h.topics else "-"
+        regions = ", ".join(h.region_names) or "-"
         line += f"\n{'':16}  topic: {topic} | regions: {regions}"
     return line
 
 
-def dumps(value: dict[str, Any]) -> str:
+def dumps(record: Contract | Mapping[str, Any]) -> str:
+    """The record as one JSON line, as it is on the wire (Unicode kept readable)."""
+    value = record.model_dump(mode="json") if isinstance(record, Contract) else record
     return json.dumps(value, ensure_ascii=False, sort_keys=False)
 
 

@@ -1,7 +1,8 @@
 """Wirewatch's own Prometheus metrics (one registry per process, served at /metrics).
 
 Label sets stay bounded: feed names come from the config, topics and regions
-from fixed taxonomies, rules and sinks from the config.
+from fixed taxonomies, rules and sinks from the config, Kafka topics and dead-letter
+reasons from ``streams.topics`` and ``streams.records``.
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ ALERT_LATENCY = Histogram(
 SINK_DELIVERIES = Counter(
     "wirewatch_sink_deliveries_total", "Webhook deliveries by outcome (delivered, failed).",
     ["sink", "outcome"], registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "wirewatch_dead_letters_total",
+    "Consumed records that broke their topic's contract, sent to wirewatch.dead, by source "
+    "topic and reason.",
+    ["topic", "reason"], registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(
     "wirewatch_consumer_lag_messages",

@@ -28,6 +28,7 @@ from streams.demo.timeline import release, write_demo_config
 from streams.display import format_alert, format_headline
 from streams.embedded_broker import EmbeddedBroker, free_port
 from streams.kafka_security import PREFIX as KAFKA_SECURITY_PREFIX
+from streams.records import Alert, ClassifiedHeadline
 from streams.settings import bootstrap_servers
 from streams.subscribe import subscribe
 from streams.topics import ALERTS, CLASSIFIED
@@ -44,10 +45,12 @@ def _port_is_free(port: int) -> bool:
 
 async def _print_news(client_options: dict[str, Any]) -> None:
     """Classified headlines (topic and regions) and alerts, as they arrive."""
-    async for topic, value in subscribe([CLASSIFIED, ALERTS], from_beginning=True,
+    topics = {CLASSIFIED: ClassifiedHeadline, ALERTS: Alert}
+    async for topic, value in subscribe(topics, from_beginning=True,
                                         client_options=client_options):
-        print(f"ALERT {format_alert(value)}" if topic == ALERTS else format_headline(value),
-              flush=True)
+        line = (f"ALERT {format_alert(value.model_dump(mode='json'))}" if topic == ALERTS
+                else format_headline(value))
+        print(line, flush=True)
 
 
 async def _apply_rules(config_path: Path, env: dict[str, str]) -> int:

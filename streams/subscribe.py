@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
 from streams.app import settings
+from streams.contract_topic import ContractViolation, decode_value
 from streams.logs import log_event
+from streams.records import Contract
 
 log = logging.getLogger(__name__)
 
 
 async def subscribe(
-    topics: Sequence[str], *, from_beginning: bool = False,
+    topics: Mapping[str, type[Contract]], *, from_beginning: bool = False,
     client_options: dict[str, Any] | None = None,
-) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """Yield ``(topic, value)`` for each JSON message, without joining a consumer group.
+) -> AsyncIterator[tuple[str, Contract]]:
+    """Yield ``(topic, record)`` for each message of ``topics`` (name -> record type),
+    without joining a consumer group.
 
     ``from_beginning`` replays what the topics retain; otherwise only new messages.
-    ``client_options`` (brokers, TLS, SASL) default to the settings'.
-    A message that is not a JSON object is logged and skipped.
+    A message that is not a record of its topic's type is logged (with its partition,
+    offset and reason) and skipped. ``client_options`` (brokers, TLS, SASL) default to
+    the settings'.
     """
     consumer = AIOKafkaConsumer(
         *topics,
@@ -36,13 +39,12 @@ async def subscribe(
     try:
         async for msg in consumer:
             try:
-                value = json.loads(msg.value or b"")
-                if not isinstance(value, dict):
-                    raise ValueError(f"JSON {type(value).__name__}, not an object")
-            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError included
+                record = decode_value(topics[msg.topic], msg.value)
+            except ContractViolation as exc:
                 log_event(log, logging.WARNING, "skipped_message", topic=msg.topic,
-                          partition=msg.partition, offset=msg.offset, error=str(exc))
+                          partition=msg.partition, offset=msg.offset, reason=exc.reason,
+                          error=exc.error)
                 continue
-            yield msg.topic, value
+            yield msg.topic, record
     finally:
         await consumer.stop()

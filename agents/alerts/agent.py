@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from agents.alerts.desk import STORY_WINDOW, AlertDesk
-from agents.alerts.matcher import Match, MatchedTerm
 from agents.alerts.rulebook import rulebook
 from agents.alerts.stories import StoryIndex
 from agents.alerts.surge import SurgeDetector
 from streams import metrics
 from streams.app import app
 from streams.logs import log_event
+from streams.records import AlertCandidate
 from streams.topics import alert_candidates_topic, alerts_topic, classified_topic
 
 log = logging.getLogger(__name__)
@@ -41,19 +40,15 @@ surge_table = app.Table("surges", default=None, partitions=1,
 @app.agent(classified_topic)
 async def match_headlines(classified) -> None:  # noqa: ANN001 -- a Faust stream
     await rulebook.ready.wait()
-    async for key, headline in classified.items():
+    async for key, record in classified.items():
+        headline = record.model_dump()
         try:
             matches = rulebook.matcher.match(headline)
         except Exception as exc:  # one odd headline must not stop the stream
             log.exception("match_failed id=%s error=%r", key, exc)
             matches = []
         await alert_candidates_topic.send(
-            key=key, value={"headline": headline, "matches": [asdict(m) for m in matches]})
-
-
-def _match_from_json(raw: Mapping[str, Any]) -> Match:
-    terms = tuple(MatchedTerm(**term) for term in raw["matched"])
-    return Match(rule=raw["rule"], severity=raw["severity"], matched=terms, score=raw["score"])
+            key=key, value=AlertCandidate(headline=record, matches=matches))
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -79,12 +74,11 @@ async def raise_alerts(candidates) -> None:  # noqa: ANN001 -- a Faust stream
     await rulebook.ready.wait()  # cooldowns come from the rules: none known before this
     desk = AlertDesk(StoryIndex(story_table, STORY_WINDOW), alerted_table,
                      SurgeDetector(surge_table), rulebook.rules)
-    async for candidate in candidates:
+    async for candidate in candidates:  # AlertCandidate: its topic turns away any other shape
         now = datetime.now(UTC)
-        headline = candidate["headline"]
+        headline = candidate.headline.model_dump()
         try:
-            alerts = desk.decide(headline, [_match_from_json(m) for m in candidate["matches"]],
-                                 now)
+            alerts = desk.decide(headline, candidate.matches, now)
         except Exception as exc:
             log.exception("alerting_failed id=%s error=%r", headline.get("id"), exc)
             continue

@@ -23,6 +23,7 @@ from streams.app import app, settings
 from streams.commands import PlainCommand
 from streams.config import ConfigError, WirewatchConfig, load_config, register_section_check
 from streams.display import dumps, format_alert
+from streams.records import Alert
 from streams.subscribe import subscribe
 from streams.topics import ALERTS, RULES
 
@@ -139,7 +140,8 @@ async def rules(self: PlainCommand, action: str, path: str | None, as_json: bool
 async def alerts(self: PlainCommand, rule_names: tuple[str, ...], min_severity: str,
                  from_beginning: bool, as_json: bool) -> int:
     """Print alerts from wirewatch.alerts as they fire."""
-    async for _, alert in subscribe([ALERTS], from_beginning=from_beginning):
+    async for _, record in subscribe({ALERTS: Alert}, from_beginning=from_beginning):
+        alert = record.model_dump(mode="json")
         if alert_passes(alert, rules=rule_names, min_severity=min_severity):
             print(dumps(alert) if as_json else format_alert(alert), flush=True)
     return 0

@@ -54,9 +54,10 @@ async def deliver_to(sink: Sink, alert: dict[str, Any]) -> None:
 
 @app.agent(alerts_topic)
 async def deliver_alerts(alerts) -> None:  # noqa: ANN001 -- a Faust stream
-    async for alert in alerts:
-        if alert.get("update"):  # updates raise sources_count on the topic, not in chats
+    async for record in alerts:  # Alert: its topic turns away any other shape
+        if record.update:  # updates raise sources_count on the topic, not in chats
             continue
+        alert = record.model_dump(mode="json")
         for sink in configured_sinks():
             if accepts(sink, alert):
                 task = asyncio.create_task(deliver_to(sink, alert))

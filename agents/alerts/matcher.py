@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from streams.records import Match, MatchedTerm
+
 if TYPE_CHECKING:
     from agents.alerts.rules import Rule
 
@@ -80,27 +82,6 @@ def words(text: str) -> list[str]:
 def term_tokens(term: str) -> tuple[str, ...]:
     """The folded words of a rule term (a trailing ``*`` is not part of them)."""
     return tuple(words(term.rstrip().removesuffix("*")))
-
-
-@dataclass(frozen=True, slots=True)
-class MatchedTerm:
-    """One occurrence: the rule's term, where it is, and the original text it covers."""
-
-    term: str
-    field: str
-    start: int
-    end: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A rule that matched a headline; ``score`` is the weighted sum for weighted rules."""
-
-    rule: str
-    severity: str
-    matched: tuple[MatchedTerm, ...]
-    score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

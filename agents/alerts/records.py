@@ -1,35 +1,25 @@
-"""The alert record published on ``wirewatch.alerts`` (key = story id).
+"""Building and filtering the alerts of ``wirewatch.alerts`` (key = story id).
 
-Value fields: ``alert_id`` (deterministic, so a replayed alert keeps its id), ``rule``,
-``severity``, ``kind`` (``match`` or ``surge``), ``matched`` (``[{term, field, start, end,
-text}]``, empty for surges), ``story_id``, ``title``, ``url``, ``source``, ``feed``,
-``published``, ``detected_at`` (ISO 8601 UTC), ``topics`` (labels), ``regions`` (names),
-``countries`` (codes), ``sources_count``, ``update`` (true for a later copy of a story that
-already alerted), ``schema_version``. Surge alerts carry ``surge`` with the window counts
-and have no story: ``story_id`` is ``surge:<key>``, ``title`` describes the surge and the
-other headline fields are null or empty.
+Their type is ``streams.records.Alert``. ``alert_id`` is deterministic, so a replayed alert
+keeps its id; ``update`` is true for a later copy of a story that already alerted. Surge
+alerts carry ``surge`` with the window counts and have no story: ``story_id`` is
+``surge:<key>``, ``title`` describes the surge and the other headline fields are null or
+empty.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping
-from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from agents.alerts.matcher import Match
-    from agents.alerts.stories import StoryAssignment
-    from agents.alerts.surge import Surge
+from streams.records import ALERT_FIELDS, SCHEMA_VERSION, SEVERITIES, Alert, Match, Surge
 
-SCHEMA_VERSION = 1
-ALERT_FIELDS = (
-    "alert_id", "rule", "severity", "kind", "matched", "story_id", "title", "url", "source",
-    "feed", "published", "detected_at", "topics", "regions", "countries", "sources_count",
-    "update", "schema_version",
-)  # fmt: skip
-SEVERITIES = ("info", "low", "medium", "high", "critical")
+if TYPE_CHECKING:
+    from agents.alerts.stories import StoryAssignment
+
+__all__ = ["ALERT_FIELDS", "SEVERITIES", "alert_passes", "build_alert", "build_surge_alert"]
 _NAMESPACE = uuid.UUID("6f0c1f0e-5a8c-4d59-9c3e-2b7f1c0a9e41")
 
 
@@ -51,10 +41,9 @@ def alert_passes(
     return severity_rank(alert.get("severity", "medium")) >= severity_rank(min_severity)
 
 
-def _labels(items: object, key: str) -> list[str]:
-    if not isinstance(items, list):
-        return []
-    return [i[key] for i in items if isinstance(i, Mapping) and isinstance(i.get(key), str)]
+def _record(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` checked against the ``Alert`` contract, as the JSON-ready dict on the wire."""
+    return Alert.model_validate(fields, strict=False).model_dump(mode="json")
 
 
 def build_alert(
@@ -65,35 +54,36 @@ def build_alert(
     detected_at: datetime,
     update: bool = False,
 ) -> dict[str, Any]:
-    """The alert (or, with ``update``, the update record) for ``match`` on ``headline``."""
+    """The alert (or, with ``update``, the update record) for ``match`` on ``headline``, a
+    classified headline (its topics, countries and regions are lists of objects)."""
     alert_id = _alert_id("match", match.rule, story.story_id, story.sources_count if update else 0)
-    return {
+    return _record({
         "alert_id": alert_id,
         "rule": match.rule,
         "severity": match.severity,
         "kind": "match",
-        "matched": [asdict(m) for m in match.matched],
+        "matched": match.matched,
         "story_id": story.story_id,
-        "title": headline.get("title"),
-        "url": headline.get("url"),
-        "source": headline.get("source"),
-        "feed": headline.get("feed"),
-        "published": headline.get("published"),
+        "title": headline["title"],
+        "url": headline["url"],
+        "source": headline["source"],
+        "feed": headline["feed"],
+        "published": headline["published"],
         "detected_at": detected_at.isoformat(),
-        "topics": _labels(headline.get("topics"), "label"),
-        "regions": _labels(headline.get("regions"), "name"),
-        "countries": _labels(headline.get("countries"), "code"),
+        "topics": [topic["label"] for topic in headline["topics"]],
+        "regions": [region["name"] for region in headline["regions"]],
+        "countries": [country["code"] for country in headline["countries"]],
         "sources_count": story.sources_count,
         "update": update,
         "schema_version": SCHEMA_VERSION,
-    }
+    })
 
 
 def build_surge_alert(
     surge: Surge, *, rule: str, severity: str, detected_at: datetime
 ) -> dict[str, Any]:
     """The ``kind: "surge"`` alert for ``surge``; ``rule`` names the rule or region surging."""
-    return {
+    return _record({
         "alert_id": _alert_id("surge", surge.key, surge.window_end),
         "rule": rule,
         "severity": severity,
@@ -114,4 +104,4 @@ def build_surge_alert(
         "update": False,
         "schema_version": SCHEMA_VERSION,
         "surge": surge.to_dict(),
-    }
+    })

@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import timedelta
 from string import Template
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -47,9 +47,8 @@ from pydantic import (
 )
 
 from agents.alerts.matcher import term_tokens
-from agents.alerts.records import ALERT_FIELDS
+from streams.records import ALERT_FIELDS, Severity
 
-Severity = Literal["info", "low", "medium", "high", "critical"]
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 

@@ -25,27 +25,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import MutableMapping
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from streams.records import Surge
 
-@dataclass(frozen=True, slots=True)
-class Surge:
-    """A surge of ``key``: the window's count against its baseline windows' counts."""
-
-    key: str
-    window_start: str
-    window_end: str
-    window_count: int
-    bucket_counts: list[int]
-    baseline_counts: list[int]
-    baseline_mean: float
-    baseline_std: float
-    threshold: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+__all__ = ["Surge", "SurgeDetector"]
 
 
 class SurgeDetector:

@@ -2,7 +2,8 @@
 
 Each headline is published again with its topics, countries, regions, language
 and classifier version. A headline the classifier fails on is still forwarded,
-unclassified, with the error logged: nothing is lost.
+unclassified, with the error logged: nothing is lost. Headlines that break their
+contract never get here: ``wirewatch.headlines`` sends them to ``wirewatch.dead``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from functools import cache
 from agents.classify.classifier import Classification, Classifier
 from streams import metrics
 from streams.app import app
-from streams.records import Headline
+from streams.records import ClassifiedHeadline, Headline
 from streams.topics import classified_topic, headlines_topic
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ def shared_classifier() -> Classifier:
     return Classifier.load()
 
 
-def classify_headlines_batch(classifier: Classifier, headlines: list[Headline]) -> list[dict]:
+def classify_headlines_batch(
+    classifier: Classifier, headlines: list[Headline]
+) -> list[ClassifiedHeadline]:
     """The classified records of a batch: each headline's fields plus its classification.
 
     If the batch fails, each headline is classified alone, and one that still fails is
@@ -47,7 +50,8 @@ def classify_headlines_batch(classifier: Classifier, headlines: list[Headline]) 
             result.topics[0].label if result.topics else "none").inc()
         for region in result.region_names:
             metrics.HEADLINES_BY_REGION.labels(region).inc()
-    return [{**h.asdict(), **r.to_dict()} for h, r in zip(headlines, results, strict=True)]
+    return [ClassifiedHeadline.model_validate({**h.model_dump(), **r.to_dict()}, strict=False)
+            for h, r in zip(headlines, results, strict=True)]
 
 
 def _classify_one(classifier: Classifier, headline: Headline) -> Classification:

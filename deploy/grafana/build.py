@@ -369,6 +369,13 @@ def pipeline() -> str:
                 by="feed",
                 quantiles=(0.95,),
             ),
+            per_minute_graph(
+                "Dead letters per minute",
+                "Consumed records that broke their topic's contract, set aside on the "
+                "dead-letter topic (<namespace>.dead), by source topic and reason.",
+                "wirewatch_dead_letters_total",
+                "topic, reason",
+            ),
         ],
     )
 

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -15,20 +16,16 @@ import yaml
 
 from agents.alerts.rules import load_rules
 from streams.config import load_config
+from streams.topics import TOPICS
 from tests.deploy.dashboard_exprs import REPO
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
 CREATE_TOPICS = REPO / "deploy" / "compose" / "create-topics.sh"
+TOPICS_FILE = REPO / "deploy" / "compose" / "topics.txt"
 
-#: The topics Wirewatch owns (issue 5 and the pipeline issue); Faust makes its own.
-DATA_TOPICS = [
-    "wirewatch.poll-ticks",
-    "wirewatch.headlines",
-    "wirewatch.classified",
-    "wirewatch.alerts",
-    "wirewatch.alerts.dead",
-]
+#: The topics Wirewatch owns, from streams/topics.py; Faust makes its own changelogs.
+DATA_TOPICS = [f"wirewatch.{spec.suffix}" for spec, _ in TOPICS if spec.partitions is None]
 RULES_TOPIC = "wirewatch.rules"
 GRAFANA_PASSWORD = "a-test-password"
 CANDIDATES_TOPIC = "wirewatch.alert-candidates"
@@ -215,13 +212,14 @@ def test_worker_web_port_is_open_inside_the_container_only():
     assert published_ports("worker") == []
 
 
-def run_create_topics(tmp_path: Path, partitions: str) -> list[list[str]]:
+def run_create_topics(tmp_path: Path, partitions: str, **env: str) -> list[list[str]]:
     """Run the topic script against a stub kafka-topics.sh; return each call's arguments."""
     log = tmp_path / "calls"
     stub = tmp_path / "kafka-topics.sh"
     stub.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n', encoding="utf-8")
     stub.chmod(0o755)
-    env = {"PATH": "/usr/bin:/bin", "KAFKA_BIN": str(tmp_path), "WIREWATCH_PARTITIONS": partitions}
+    env = {"PATH": "/usr/bin:/bin", "KAFKA_BIN": str(tmp_path), "WIREWATCH_PARTITIONS": partitions,
+           **env}
     subprocess.run(["sh", str(CREATE_TOPICS)], env=env, check=True, timeout=30)
     return [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
 
@@ -245,6 +243,22 @@ def test_create_topics_sizes_partitions_for_scaled_workers(tmp_path):
     assert option(rules, "--partitions") == "1"
     assert option(rules, "--config") == "cleanup.policy=compact"
     assert option(rules, "--bootstrap-server") == "kafka:9092"
+
+
+def test_topics_file_is_generated_from_streams_topics():
+    """deploy/compose/topics.txt is the output of `wirewatch topics list --relative`."""
+    result = subprocess.run([sys.executable, "-m", "streams", "topics", "list", "--relative"],
+                            capture_output=True, text=True, timeout=120, check=True, cwd=REPO)
+    assert TOPICS_FILE.read_text(encoding="utf-8") == result.stdout, (
+        "deploy/compose/topics.txt is stale: wirewatch topics list --relative > "
+        "deploy/compose/topics.txt")
+    assert host_path("topics", service("topics")["environment"]["TOPICS_FILE"]) == TOPICS_FILE
+
+
+def test_create_topics_honours_the_namespace(tmp_path):
+    calls = run_create_topics(tmp_path, "3", WIREWATCH_NAMESPACE="team-b")
+    created = {option(args, "--topic") for args in calls if "--create" in args}
+    assert created == {f"team-b.{spec.suffix}" for spec, _ in TOPICS}
 
 
 def test_dockerfile_builds_from_existing_files_and_runs_the_worker():

@@ -118,6 +118,7 @@ def test_pipeline_has_the_panels_issue_5_asks_for():
         "wirewatch_consumer_lag_messages",
         "wirewatch_rebalance_done_latency_count",
         'up{job="wirewatch"}',  # worker count
+        "wirewatch_dead_letters_total",
     ]:
         assert needle in queries, needle
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.demo.site import NewsSite, Story
@@ -222,3 +223,29 @@ def cli_lines(namespace: str, *args: str, count: int, timeout: float = 60) -> li
         proc.terminate()
         proc.wait(30)
     return output.decode().splitlines()[:count]
+
+
+def topic_list(namespace: str) -> list[tuple[str, int, dict[str, str]]]:
+    """Wirewatch's topics in ``namespace`` as ``wirewatch topics list`` prints them:
+    (name, partitions, config), generated from streams/topics.py."""
+    env = {**os.environ, "WIREWATCH_NAMESPACE": namespace}
+    out = subprocess.run([sys.executable, "-m", "streams", "topics", "list"], env=env, cwd=REPO,
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    topics = []
+    for line in out.splitlines():
+        name, partitions, *config = line.split()
+        topics.append((name, int(partitions), dict(c.split("=", 1) for c in config)))
+    return topics
+
+
+async def create_topics(namespace: str) -> list[str]:
+    """Create every Wirewatch topic of ``namespace`` before any worker runs; their names."""
+    wanted = await asyncio.to_thread(topic_list, namespace)
+    admin = AIOKafkaAdminClient(**KAFKA_OPTIONS)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=config)
+                                   for name, partitions, config in wanted])
+    finally:
+        await admin.close()
+    return [name for name, _, _ in wanted]

@@ -33,7 +33,7 @@ MACROS = {"$__rate_interval": "30s", "$__interval": "1s", "$__range": "5m"}
 MUST_HAVE_DATA = ("Headlines per minute", "Alerts per minute", "Publication-to-alert",
                   "Fetch-to-alert", "Feed health", "Feed poll errors", "Workers up",
                   "Events per second", "Messages per second", "Classification time",
-                  "Feed poll duration")
+                  "Feed poll duration", "Dead letters")  # dead letters: zero series
 
 
 def query(port: int, expr: str) -> dict:
