@@ -7,6 +7,7 @@ so ``wirewatch feeds export > feeds.opml`` and ``... import x.opml >> my.yaml`` 
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -117,7 +118,7 @@ def _print_candidates(url: str, probed: Probe, limit: int) -> int:
     print(f"{url} is an HTML page, not a feed. Headline lists found, best first:")
     for number, candidate in enumerate(probed.candidates, 1):
         select = candidate.select
-        options = " ".join(f"--select-{key} {value!r}" for key, value in
+        options = " ".join(f"--select-{key} {shlex.quote(value)}" for key, value in
                            select.model_dump(exclude_defaults=True).items())
         print(f"\n  {number}. {len(candidate.entries)} items: {options}")
         for entry in candidate.entries[:limit]:
