@@ -42,7 +42,7 @@ def configured_sinks() -> tuple[Sink, ...]:
 
 async def deliver_to(sink: Sink, alert: dict[str, Any]) -> None:
     rule = rulebook.rules.get(str(alert.get("rule")))
-    cooldown = rule.cooldown_delta() if rule is not None else None
+    cooldown = rule.cooldown_delta if rule is not None else None
     async with _slots[sink.name], aiohttp.ClientSession() as session:
         result = await deliver(session, sink, alert, cooldown=cooldown)
     metrics.SINK_DELIVERIES.labels(sink.name, "delivered" if result.delivered else "failed").inc()
