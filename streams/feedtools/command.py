@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -38,10 +39,18 @@ def _report(*lines: str) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """Replace the file at ``path`` (following a symlink) keeping its permissions."""
+    path = path.resolve()
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def import_opml(opml_path: str, into: str | None) -> int:
@@ -52,7 +61,11 @@ def import_opml(opml_path: str, into: str | None) -> int:
         return 1
     text, known = "", {}
     if into:
-        text = Path(into).read_text(encoding="utf-8") if Path(into).exists() else ""
+        try:
+            text = Path(into).read_text(encoding="utf-8") if Path(into).exists() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            _report(f"{into}: cannot read config: {exc}")
+            return 1
         config = parse_config(text, into)  # ConfigError: the caller reports it
         known = {canonical_url(str(f.url)): f.name for f in config.feeds if f.kind == "feed"}
     contents = read_opml(data, opml_path, taken_names=known.values())

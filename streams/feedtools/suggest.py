@@ -25,6 +25,7 @@ from streams.feeds.htmllist import HtmlSelectors, parse_html_list
 MIN_ITEMS = 3
 MIN_TITLE_WORDS = 3.0  # mean words per title; menus and tag lists have fewer
 MAX_CANDIDATES = 5
+MAX_RUNS = 40  # runs checked in full (each is a parse of the page), the longest first
 _PLAIN_CLASS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")  # usable in a selector as is
 _TITLE_HINT = re.compile(r"title|headline|heading", re.IGNORECASE)
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -71,7 +72,7 @@ def _item_selector(tree: LexborHTMLParser, run: list[LexborNode]) -> str:
         return item
     path: list[str] = [item]
     node = run[0].parent
-    while node is not None and node.tag not in ("html", "body", None):
+    while node is not None and node.tag not in ("html", "body", None) and len(path) <= 8:
         path.insert(0, _simple(node))
         selector = f"{path[0]} {item}"
         if len(tree.css(selector)) == len(run):
@@ -87,13 +88,22 @@ def _link(item: LexborNode) -> LexborNode | None:
 
 
 def _text_leaves(node: LexborNode) -> list[LexborNode]:
-    """``node`` and its descendants that hold text themselves (not just inside children)."""
-    found = [node] if any(t.text(deep=False).strip() for t in node.iter(include_text=True)
-                          if t.tag == "-text") else []
-    for child in node.iter():
-        if child.tag not in _SKIP:
-            found += _text_leaves(child)
+    """``node`` and its descendants that hold text themselves (not just inside children),
+    in document order; iterative, so deeply nested pages cannot exhaust the stack."""
+    found: list[LexborNode] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if any(t.tag == "-text" and t.text(deep=False).strip()
+               for t in current.iter(include_text=True)):
+            found.append(current)
+        stack.extend(reversed([c for c in current.iter() if c.tag not in _SKIP]))
     return found
+
+
+def _linked_text_words(item: LexborNode) -> int:
+    link = _link(item)
+    return len(link.text(deep=True).split()) if link is not None else 0
 
 
 def _title_selector(run: list[LexborNode]) -> str | None:
@@ -125,7 +135,9 @@ def suggest_selectors(body: bytes, base_url: str) -> list[Candidate]:
     """Candidate selectors for the headline lists on the page in ``body``, best first."""
     tree = LexborHTMLParser(body, encoding=True)
     candidates: dict[frozenset[str], Candidate] = {}
-    for run in _sibling_runs(tree):
+    runs = [run for run in _sibling_runs(tree)
+            if sum(_linked_text_words(item) >= MIN_TITLE_WORDS for item in run) >= MIN_ITEMS]
+    for run in sorted(runs, key=len, reverse=True)[:MAX_RUNS]:
         title = _title_selector(run)
         if title is None:
             continue

@@ -2,43 +2,20 @@
 from the rule's cooldown, silences; and, through a worker and a real Prometheus, news
 alerts and Prometheus rule alerts side by side."""
 
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
 import yaml
 
-from agents.alerts.rules import Sink, load_sinks
-from agents.alerts.sinks import deliver
-from streams.embedded_broker import free_port, wait_for_port
+from streams.embedded_broker import free_port
 
+from .alert_sinks import ALERT, send, sink
 from .alertmanager import REPO, api, running_alertmanager
 from .conftest import add_stories, wait_until
 from .test_agents import RULES, wirewatch, write
 from .test_pipeline import site_feeds
-
-ALERT = {
-    "alert_id": "a-1", "rule": "karabakh-security", "severity": "high", "kind": "match",
-    "matched": [{"term": "Karabakh", "text": "Karabakh"}, {"term": "mine*", "text": "mines"}],
-    "story_id": "story-1", "title": "Azerbaijan continues clearing Karabakh of mines",
-    "url": "https://caliber.example/post/1", "source": "caliber.example",
-    "feed": "caucasus/caliber", "published": "2024-05-01T16:02:00Z",
-    "topics": ["conflict/war/peace"], "regions": ["Western Asia", "South Caucasus"],
-    "countries": ["AZ"], "sources_count": 1, "update": False, "schema_version": 1,
-}
-
-
-def sink(**fields: object) -> Sink:
-    (loaded,) = load_sinks([{"name": "s", **fields}], source="c.yaml")
-    return loaded
-
-
-async def send(to: Sink, alert: dict, **kwargs: object):
-    async with aiohttp.ClientSession() as session:
-        return await deliver(session, to, alert, **kwargs)
 
 
 @pytest.fixture
@@ -102,43 +79,18 @@ async def test_alertmanager_refusal_is_not_retried(alertmanager) -> None:
     assert result.error is not None and result.error.startswith("HTTP 400")
 
 
-@pytest.fixture
-def prometheus_alerting_to(tmp_path: Path) -> Iterator[Callable[[str, list[str]], int]]:
-    """Debian's Prometheus with the shipped rules and the shipped ``alerting:`` section,
-    its Alertmanager target pointed at the test's; scraping ``targets`` as job wirewatch."""
-    procs: list[subprocess.Popen] = []
-
-    def start(alertmanager: str, targets: list[str]) -> int:
-        shipped = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
-        for am in shipped["alerting"]["alertmanagers"]:
-            for static in am["static_configs"]:
-                static["targets"] = [alertmanager.removeprefix("http://")]
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(REPO / "deploy/prometheus/rules/*.yml")],
-            "alerting": shipped["alerting"],
-            "scrape_configs": [{"job_name": "wirewatch",
-                                "static_configs": [{"targets": targets}]}],
-        }
-        path = tmp_path / "prometheus.yml"
-        path.write_text(yaml.safe_dump(config))
-        port = free_port()
-        with (tmp_path / "prometheus.log").open("wb") as log:
-            procs.append(subprocess.Popen(
-                ["prometheus", f"--config.file={path}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                 f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT))
-        wait_for_port(port, 30, procs[-1])
-        return port
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(30)
+def alerting_to(alertmanager: str) -> dict:
+    """The shipped ``alerting:`` section of Prometheus, pointed at ``alertmanager``."""
+    shipped = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
+    for am in shipped["alerting"]["alertmanagers"]:
+        for static in am["static_configs"]:
+            static["targets"] = [alertmanager.removeprefix("http://")]
+    return shipped["alerting"]
 
 
 @pytest.mark.kafka
 async def test_news_and_rule_alerts_meet_in_alertmanager(
-    news_site, namespace, tmp_path, start_worker, alertmanager, prometheus_alerting_to
+    news_site, namespace, tmp_path, start_worker, alertmanager, prometheus
 ):
     now = datetime.now(UTC)
     api(alertmanager, "silences", {
@@ -156,8 +108,7 @@ async def test_news_and_rule_alerts_meet_in_alertmanager(
                 "ICESCO Director-General invited to COP29",  # medium: filtered out
                 "Azerbaijan continues clearing Karabakh of mines")
     worker = start_worker(config)
-    prometheus_alerting_to(alertmanager, [f"127.0.0.1:{worker.port}",
-                                          f"127.0.0.1:{free_port()}"])  # a worker that is down
+    prometheus(worker.port, free_port(), alerting=alerting_to(alertmanager))  # one is down
 
     def news() -> dict[str, dict]:
         return {a["labels"]["rule"]: a for a in api(

@@ -1,31 +1,17 @@
-"""Apprise sinks send a real email through a local SMTP server; sink kinds are validated."""
+"""Apprise sinks send a real email through a local SMTP server (aiosmtpd); sink kinds are
+validated with their place."""
 
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
 
-import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
 
-from agents.alerts.rules import RuleError, Sink, load_sinks
-from agents.alerts.sinks import deliver
+from agents.alerts.rules import RuleError, load_sinks
 from streams.embedded_broker import free_port
 
-ALERT = {
-    "alert_id": "a-1", "rule": "karabakh-security", "severity": "high", "kind": "match",
-    "matched": [{"term": "Karabakh", "text": "Karabakh"}, {"term": "mine*", "text": "mines"}],
-    "story_id": "story-1", "title": "Azerbaijan continues clearing Karabakh of mines",
-    "url": "https://caliber.example/post/1", "source": "caliber.example",
-    "feed": "caucasus/caliber", "published": "2024-05-01T16:02:00Z",
-    "topics": ["conflict/war/peace"], "regions": ["Western Asia", "South Caucasus"],
-    "countries": ["AZ"], "sources_count": 1, "update": False, "schema_version": 1,
-}
-
-
-def sink(**fields: object) -> Sink:
-    (loaded,) = load_sinks([{"name": "s", **fields}], source="c.yaml")
-    return loaded
+from .alert_sinks import ALERT, send, sink
 
 
 class Inbox:
@@ -54,11 +40,6 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 def mailto(port: int) -> str:
     return f"mailto://127.0.0.1:{port}?to=desk@example.org&from=wirewatch@example.org"
-
-
-async def send(to: Sink, alert: dict, **kwargs: object):
-    async with aiohttp.ClientSession() as session:
-        return await deliver(session, to, alert, **kwargs)
 
 
 async def test_apprise_sends_a_real_email(smtp) -> None:
