@@ -12,6 +12,9 @@ from agents.alerts.rules import RuleError, load_sinks
 from streams.embedded_broker import free_port
 
 from .alert_sinks import ALERT, send, sink
+from .conftest import TopicReader, add_stories, wait_until
+from .test_agents import RULES, wirewatch, write
+from .test_pipeline import site_feeds
 
 
 class Inbox:
@@ -103,3 +106,31 @@ def test_sink_kinds_are_checked_with_their_place() -> None:
         "'body', not ['text']",
         "c.yaml: sinks[4] 'am': (entry): template: Alertmanager annotations must be strings",
     ]
+
+
+@pytest.mark.kafka
+async def test_worker_emails_alerts_and_dead_letters_failures(
+    news_site, namespace, tmp_path, start_worker, smtp
+):
+    inbox, port = smtp
+    sinks = [{"name": "desk", "apprise": [mailto(port)], "rules": ["peacekeepers"],
+              "template": {"title": "${rule}: ${title}"}},
+             {"name": "nobody-listens", "apprise": [mailto(free_port())], "rules": ["cop29"],
+              "max_attempts": 2, "backoff": 0.1, "timeout": 5}]
+    config = write(tmp_path / "wirewatch.yaml", feeds=site_feeds(news_site), rules=RULES,
+                   sinks=sinks)
+    applied = wirewatch(namespace, "rules", "apply", str(config))
+    assert applied.returncode == 0, applied.stderr
+    add_stories(news_site, "Russia, Azerbaijan announce withdrawal of peacekeepers from Karabakh",
+                "ICESCO Director-General invited to COP29")
+    worker = start_worker(config)
+    async with TopicReader(f"{namespace}.alerts.dead") as dead:
+        await dead.wait_for(lambda m: len(m) >= 1, 120, "a dead letter", worker)
+        [(_, letter)] = await dead.drain(2)
+    assert (letter["sink"], letter["attempts"]) == ("nobody-listens", 2)
+    assert letter["alert"]["rule"] == "cop29" and letter["error"].startswith("mailto://… ")
+    await wait_until(lambda: len(inbox.messages) >= 1, 60, "the email", worker)
+    ((_, recipients, message),) = inbox.messages  # one per story: updates are not sent
+    assert recipients == ["desk@example.org"]
+    assert message["Subject"] == ("peacekeepers: Russia, Azerbaijan announce withdrawal of "
+                                  "peacekeepers from Karabakh")
