@@ -151,7 +151,7 @@ def _print_probe(url: str, probed: Probe, limit: int) -> int:
                 f"{outcome.error}")
         return 1
     print(f"{url}: {outcome.items} items; a first poll publishes {len(probed.records)} "
-          "headlines, in this order:")
+          "headlines, in this order (times in UTC):")
     for record in probed.records[:limit]:
         print(format_headline(record))
     if len(probed.records) > limit:
