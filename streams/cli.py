@@ -17,6 +17,7 @@ from streams.app import app, settings
 from streams.commands import PlainCommand
 from streams.config import config_problems, load_config
 from streams.display import dumps, format_headline
+from streams.feedtools.command import feeds  # noqa: F401 -- registers `wirewatch feeds`
 from streams.quickstart import run  # noqa: F401 -- registers `wirewatch run`
 from streams.records import Headline
 from streams.subscribe import subscribe

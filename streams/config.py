@@ -27,8 +27,9 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from streams.feeds.htmllist import HtmlSelectors
+from streams.feeds.urls import canonical_url
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")  # category/name allowed
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN.pattern, min_length=1, max_length=100)]
 
@@ -66,6 +67,20 @@ class PollingConfig(_Strict):
     max_backoff: float = Field(default=3600.0, ge=1)
 
 
+def _feed_field(item: Any, key: str) -> Any:
+    """A field of a raw feed mapping or a ``FeedConfig``, in plain form (for comparisons)."""
+    value = item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+    return value.model_dump(exclude_defaults=True) if isinstance(value, BaseModel) else value
+
+
+def _comparable_url(url: object) -> str:
+    """The canonical form of a feed's URL, or "" when it is no URL (reported elsewhere)."""
+    try:
+        return canonical_url(str(url)) if url else ""
+    except ValueError:
+        return ""
+
+
 class WirewatchConfig(_Strict):
     """The whole config file."""
 
@@ -76,23 +91,31 @@ class WirewatchConfig(_Strict):
 
     @field_validator("feeds", mode="wrap")
     @classmethod
-    def _unique_feed_names(
+    def _unique_feeds(
         cls, feeds: Any, handler: ValidatorFunctionWrapHandler
     ) -> list[FeedConfig]:
-        """Flag each repeated ``name`` at its own place, alongside the feeds' other errors."""
+        """Flag each repeated ``name``, and each feed polling the same URL the same way as
+        an earlier one, at its own place, alongside the feeds' other errors."""
         errors: list[InitErrorDetails] = []
         seen: set[str] = set()
+        sources: dict[tuple[str, str], object] = {}  # (canonical URL, selectors) -> first
         for index, item in enumerate(feeds if isinstance(feeds, list) else []):
-            name = item.get("name") if isinstance(item, dict) else getattr(item, "name", None)
-            if not isinstance(name, str):
-                continue
-            if name in seen:
+            name, url = _feed_field(item, "name"), _feed_field(item, "url")
+            if isinstance(name, str) and name in seen:
                 errors.append(InitErrorDetails(
                     type=PydanticCustomError("duplicate_name", "duplicate feed name '{name}'",
                                              {"name": name}),
                     loc=(index, "name"), input=name,
                 ))
-            seen.add(name)
+            seen.add(str(name))
+            source = (_comparable_url(url), repr(_feed_field(item, "select")))
+            if source[0] and source in sources:
+                errors.append(InitErrorDetails(
+                    type=PydanticCustomError("duplicate_url", "same URL as feed '{first}'",
+                                             {"first": sources[source]}),
+                    loc=(index, "url"), input=url,
+                ))
+            sources.setdefault(source, name)
         try:
             validated = handler(feeds)
         except ValidationError as exc:

@@ -1,4 +1,5 @@
-"""Webhook delivery: each alert goes to every sink that accepts it, in the background.
+"""Alert delivery: each alert goes to every sink (webhook, Apprise, Alertmanager) that
+accepts it, in the background.
 
 The worker holding an alert's partition delivers it. Deliveries run as tasks
 (at most ``PER_SINK`` at once per sink), so a slow or dead sink never blocks the
@@ -17,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from agents.alerts.rulebook import rulebook
 from agents.alerts.rules import Sink, load_sinks
 from agents.alerts.sinks import accepts, deliver
 from streams import metrics
@@ -39,8 +41,10 @@ def configured_sinks() -> tuple[Sink, ...]:
 
 
 async def deliver_to(sink: Sink, alert: dict[str, Any]) -> None:
+    rule = rulebook.rules.get(str(alert.get("rule")))
+    cooldown = rule.cooldown_delta if rule is not None else None
     async with _slots[sink.name], aiohttp.ClientSession() as session:
-        result = await deliver(session, sink, alert)
+        result = await deliver(session, sink, alert, cooldown=cooldown)
     metrics.SINK_DELIVERIES.labels(sink.name, "delivered" if result.delivered else "failed").inc()
     if result.delivered:
         return

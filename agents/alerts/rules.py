@@ -32,8 +32,7 @@ import json
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import timedelta
-from string import Template
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -44,10 +43,16 @@ from pydantic import (
     StrictInt,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from agents.alerts.matcher import term_tokens
-from streams.records import ALERT_FIELDS, Severity
+from agents.alerts.sink_kinds import (
+    apprise_url_problems,
+    sink_template_problem,
+    template_problems,
+)
+from streams.records import Severity
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
@@ -202,7 +207,9 @@ def _rule_problems(
 
 
 class Sink(_Strict):
-    """A webhook: POST each alert that passes the filters, optionally through a template.
+    """Where alerts that pass the filters go: exactly one of a webhook (``url``), Apprise
+    URLs (``apprise``, see ``apprise_sink``) or an Alertmanager (``alertmanager``, see
+    ``alertmanager_sink``), each optionally through a template.
 
     ``template`` is either a string, sent as Slack-style ``{"text": ...}``, or a JSON
     object (e.g. Telegram's ``{"chat_id": "...", "text": ...}``) whose string values are
@@ -211,7 +218,9 @@ class Sink(_Strict):
     """
 
     name: Name
-    url: AnyHttpUrl
+    url: AnyHttpUrl | None = None
+    apprise: tuple[str, ...] = ()
+    alertmanager: AnyHttpUrl | None = None
     rules: Names = ()
     min_severity: Severity = "info"
     template: str | dict[str, Any] | None = None
@@ -224,29 +233,33 @@ class Sink(_Strict):
     @field_validator("template")
     @classmethod
     def _valid_template(cls, template: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
-        problems = [p for text in _template_strings(template) for p in _placeholder_problems(text)]
+        problems = template_problems(template)
         if problems:
             raise ValueError("; ".join(problems))
         return template
 
+    @field_validator("apprise")
+    @classmethod
+    def _apprise_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        problems = apprise_url_problems(urls)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return urls
 
-def _template_strings(value: object) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _template_strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _template_strings(item)
+    @model_validator(mode="after")
+    def _one_kind(self) -> Sink:
+        given = [k for k in ("url", "apprise", "alertmanager") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(f"needs exactly one of url, apprise or alertmanager, not "
+                             f"{' and '.join(given) or 'none'}")
+        template_problem = sink_template_problem(self.kind, self.template)
+        if template_problem:
+            raise ValueError(template_problem)
+        return self
 
-
-def _placeholder_problems(text: str) -> list[str]:
-    template = Template(text)
-    if not template.is_valid():
-        return [f"{text!r}: invalid placeholder (write $field or ${{field}}, $$ for a dollar)"]
-    unknown = [name for name in template.get_identifiers() if name not in ALERT_FIELDS]
-    return [f"unknown placeholder ${name}" for name in unknown]
+    @property
+    def kind(self) -> Literal["webhook", "apprise", "alertmanager"]:
+        return "apprise" if self.apprise else "alertmanager" if self.alertmanager else "webhook"
 
 
 def _sink_problems(raw: dict[str, Any], rule_names: Collection[str] | None) -> list[str]:

@@ -1,9 +1,12 @@
-"""Webhook delivery of alerts to the ``sinks:`` of the config.
+"""Delivery of alerts to the ``sinks:`` of the config: webhooks, Apprise, Alertmanager.
 
-``deliver`` POSTs one alert as JSON with the sink's timeout; on a timeout, a connection
-error, or HTTP 408/425/429/5xx it retries up to ``max_attempts`` in all, waiting
-``backoff * 2**(attempt - 1)`` seconds (or the server's ``Retry-After``, seconds or HTTP
-date), capped at ``max_backoff``. Other 4xx answers fail at once (retrying will not help).
+``deliver`` sends one alert with the sink's timeout: a webhook gets a JSON POST, an
+Alertmanager a POST of the alert to its API (``alertmanager_sink``), Apprise URLs a
+notification (``apprise_sink``; a failed one is retried). Retries are the same for every
+kind: on a timeout, a connection error, or HTTP 408/425/429/5xx it retries up to
+``max_attempts`` in all, waiting ``backoff * 2**(attempt - 1)`` seconds (or the server's
+``Retry-After``, seconds or HTTP date), capped at ``max_backoff``. Other 4xx answers fail
+at once (retrying will not help).
 It never raises for a delivery problem: the ``DeliveryResult`` says delivered or failed,
 with the error, so the caller can put failures on ``wirewatch.alerts.dead``. Each request
 carries ``X-Wirewatch-Alert-Id`` so receivers can drop repeats.
@@ -13,6 +16,8 @@ Bodies: without a template the alert itself; with one, placeholders are filled b
 so a config cannot run code - into a Slack-style ``{"text": ...}`` (string template) or
 into every string of a JSON object template (e.g. Telegram ``{"chat_id": ..., "text":
 ...}``). Lists become comma-separated text; ``$matched`` gives the distinct matched words.
+For Apprise a string template is the body and an object gives ``title`` and ``body``; for
+Alertmanager a string is the ``summary`` annotation and an object gives annotations.
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from string import Template
 from typing import Any
 
 import aiohttp
 
+from agents.alerts.alertmanager_sink import alertmanager_alert, alerts_url
+from agents.alerts.apprise_sink import AppriseNotifier, default_body, default_title
 from agents.alerts.records import ALERT_FIELDS, alert_passes
 from agents.alerts.rules import Sink
 from streams.feeds.fetcher import parse_retry_after
@@ -69,13 +77,76 @@ def _fill(template: object, values: Mapping[str, str]) -> object:
     return template
 
 
+def _values(alert: Mapping[str, Any]) -> dict[str, str]:
+    return {field: _as_text(alert.get(field)) for field in ALERT_FIELDS}
+
+
 def render_body(sink: Sink, alert: Mapping[str, Any]) -> object:
-    """The JSON body ``sink`` should receive for ``alert``."""
+    """The JSON body a webhook ``sink`` should receive for ``alert``."""
     if sink.template is None:
         return dict(alert)
-    values = {field: _as_text(alert.get(field)) for field in ALERT_FIELDS}
-    body = _fill(sink.template, values)
+    body = _fill(sink.template, _values(alert))
     return {"text": body} if isinstance(sink.template, str) else body
+
+
+def _alertmanager_body(sink: Sink, alert: Mapping[str, Any],
+                       cooldown: timedelta | None) -> list[dict[str, Any]]:
+    filled = _fill(sink.template, _values(alert)) if sink.template is not None else {}
+    annotations = {"summary": filled} if isinstance(filled, str) else filled
+    return [alertmanager_alert(alert, cooldown=cooldown, annotations=annotations)]
+
+
+def apprise_notifier(sink: Sink, alert: Mapping[str, Any]) -> AppriseNotifier:
+    """Title and body from the template (a string is the body), else the defaults."""
+    filled = _fill(sink.template, _values(alert)) if sink.template is not None else {}
+    parts = {"body": filled} if isinstance(filled, str) else filled
+    return AppriseNotifier(sink.apprise, parts.get("title") or default_title(alert),
+                           parts.get("body") or default_body(alert),
+                           str(alert.get("severity", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    status: int | None = None
+    error: str | None = None  # None: delivered
+    retry: bool = True
+    wait: float | None = None  # the server's Retry-After
+
+
+async def _post(session: aiohttp.ClientSession, sink: Sink, url: str, body: object,
+                headers: Mapping[str, str]) -> _Attempt:
+    try:
+        async with session.post(url, json=body, headers=headers,
+                                timeout=aiohttp.ClientTimeout(total=sink.timeout)) as response:
+            status = response.status
+            if 200 <= status < 300:
+                return _Attempt(status)
+            return _Attempt(status, f"HTTP {status}: {(await response.text())[:200]}",
+                            status in RETRY_STATUSES,
+                            parse_retry_after(response.headers.get("Retry-After")))
+    except TimeoutError:
+        return _Attempt(None, f"timed out after {sink.timeout:g}s")
+    except (aiohttp.ClientError, OSError) as exc:
+        return _Attempt(None, f"{type(exc).__name__}: {exc}")
+
+
+def _sender(session: aiohttp.ClientSession, sink: Sink, alert: Mapping[str, Any],
+            cooldown: timedelta | None) -> Callable[[], Awaitable[_Attempt]]:
+    """One attempt at delivering ``alert`` to ``sink``, as a function to call per try."""
+    if sink.kind == "apprise":
+        notifier = apprise_notifier(sink, alert)
+
+        async def notify() -> _Attempt:
+            error = await notifier.send(sink.timeout)
+            return _Attempt(None, error)
+
+        return notify
+    headers = {**sink.headers, "X-Wirewatch-Alert-Id": str(alert.get("alert_id", ""))}
+    if sink.kind == "alertmanager":
+        url, body = alerts_url(str(sink.alertmanager)), _alertmanager_body(sink, alert, cooldown)
+    else:
+        url, body = str(sink.url), render_body(sink, alert)
+    return lambda: _post(session, sink, url, body, headers)
 
 
 async def deliver(
@@ -83,32 +154,21 @@ async def deliver(
     sink: Sink,
     alert: Mapping[str, Any],
     *,
+    cooldown: timedelta | None = None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> DeliveryResult:
-    """POST ``alert`` to ``sink`` with retries; never raises for delivery problems."""
-    body = render_body(sink, alert)
-    headers = {**sink.headers, "X-Wirewatch-Alert-Id": str(alert.get("alert_id", ""))}
-    timeout = aiohttp.ClientTimeout(total=sink.timeout)
-    status: int | None = None
-    error = ""
+    """Send ``alert`` to ``sink`` with retries; never raises for delivery problems.
+
+    ``cooldown`` is the alert's rule's (Alertmanager's ``endsAt``)."""
+    send = _sender(session, sink, alert, cooldown)
+    outcome = _Attempt()
     for attempt in range(1, sink.max_attempts + 1):
-        wait: float | None = None
-        try:
-            async with session.post(
-                str(sink.url), json=body, headers=headers, timeout=timeout
-            ) as response:
-                status = response.status
-                if 200 <= status < 300:
-                    return DeliveryResult(sink.name, True, attempt, status)
-                error = f"HTTP {status}: {(await response.text())[:200]}"
-                if status not in RETRY_STATUSES:
-                    return DeliveryResult(sink.name, False, attempt, status, error)
-                wait = parse_retry_after(response.headers.get("Retry-After"))
-        except TimeoutError:
-            status, error = None, f"timed out after {sink.timeout:g}s"
-        except (aiohttp.ClientError, OSError) as exc:
-            status, error = None, f"{type(exc).__name__}: {exc}"
+        outcome = await send()
+        if outcome.error is None:
+            return DeliveryResult(sink.name, True, attempt, outcome.status)
+        if not outcome.retry:
+            return DeliveryResult(sink.name, False, attempt, outcome.status, outcome.error)
         if attempt < sink.max_attempts:
             backoff = sink.backoff * 2 ** (attempt - 1)
-            await sleep(min(sink.max_backoff, backoff if wait is None else wait))
-    return DeliveryResult(sink.name, False, sink.max_attempts, status, error)
+            await sleep(min(sink.max_backoff, backoff if outcome.wait is None else outcome.wait))
+    return DeliveryResult(sink.name, False, sink.max_attempts, outcome.status, outcome.error)

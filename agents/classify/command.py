@@ -8,6 +8,8 @@ from agents.classify.cli import classify_stream
 from agents.classify.errors import DataError
 from streams.app import app
 from streams.commands import PlainCommand
+from streams.feedtools.probe import register_classifier
+from streams.records import Headline
 
 
 @app.command(base=PlainCommand)
@@ -22,3 +24,11 @@ async def classify(self: PlainCommand) -> int:
         return 1
     classify_stream(sys.stdin, sys.stdout, classifier)
     return 0
+
+
+@register_classifier
+def classify_probed(headlines: list[Headline]) -> list[dict]:
+    """``wirewatch feeds probe`` shows headlines classified as the pipeline would."""
+    from agents.classify.agent import classify_headlines_batch, shared_classifier
+
+    return classify_headlines_batch(shared_classifier(), headlines)

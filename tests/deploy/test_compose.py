@@ -117,6 +117,7 @@ def test_services():
         "rules",
         "worker",
         "prometheus",
+        "alertmanager",
         "grafana",
     }
 
@@ -132,7 +133,8 @@ def test_kafka_is_the_tested_version_in_kraft_mode():
     assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
 
 
-@pytest.mark.parametrize("name", ["kafka", "topics", "worker", "prometheus", "grafana"])
+@pytest.mark.parametrize("name", ["kafka", "topics", "worker", "prometheus", "alertmanager",
+                                  "grafana"])
 def test_every_bind_mount_exists(name):
     for target, source in bind_mounts(name).items():
         assert source.exists(), f"{name}: {source} (mounted at {target}) does not exist"
@@ -170,6 +172,30 @@ def test_prometheus_scrapes_every_worker_on_its_web_port():
         rules_dir = host_path("prometheus", str(container_glob.parent))
         assert list(rules_dir.glob(container_glob.name)), f"{pattern} matches no rules file"
     assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+
+
+def test_prometheus_alerts_go_to_a_valid_alertmanager_on_localhost():
+    config_path = host_path("prometheus", "/etc/prometheus/prometheus.yml")
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    (target,) = [t for am in config["alerting"]["alertmanagers"]
+                 for static in am["static_configs"] for t in static["targets"]]
+    assert target == "alertmanager:9093"
+    alertmanager = service("alertmanager")
+    assert alertmanager["image"] == f"prom/alertmanager:v{debian_alertmanager_version()}"
+    assert alertmanager["ports"] == ["127.0.0.1:9093:9093/tcp"]  # not open to the network
+    am_config = host_path("alertmanager", "/etc/alertmanager/alertmanager.yml")
+    assert f"--config.file={PurePosixPath('/etc/alertmanager/alertmanager.yml')}" in \
+        alertmanager["command"]
+    checked = subprocess.run(["amtool", "check-config", str(am_config)], capture_output=True,
+                             text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def debian_alertmanager_version() -> str:
+    """The version of Debian's prometheus-alertmanager, which the integration tests run."""
+    out = subprocess.run(["prometheus-alertmanager", "--version"], capture_output=True,
+                         text=True, timeout=60)
+    return (out.stdout + out.stderr).split("version ", 1)[1].split()[0]
 
 
 def test_grafana_serves_the_provisioned_dashboards_on_3000():

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,13 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.demo.site import NewsSite, Story
 from streams.demo.timeline import slugify
-from streams.embedded_broker import free_port
+from streams.embedded_broker import free_port, wait_for_port
 from streams.kafka_security import KafkaSecurity
 from streams.settings import bootstrap_servers, kafka_client_options
 
@@ -249,3 +251,37 @@ async def create_topics(namespace: str) -> list[str]:
     finally:
         await admin.close()
     return [name for name, _, _ in wanted]
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[Callable[..., int]]:
+    """Debian's Prometheus with the shipped alert rules, scraping ``targets`` (ports on
+    127.0.0.1, or host:port) as job ``wirewatch`` every second; ``alerting`` is its
+    ``alerting:`` section, if any. Returns its port."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("prometheus is not installed (make test installs deploy/apt-packages.txt)")
+    procs = []
+
+    def start(*targets: int | str, alerting: dict | None = None) -> int:
+        port = free_port()
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(REPO / "deploy/prometheus/rules/*.yml")],
+            "scrape_configs": [{"job_name": "wirewatch", "static_configs": [{"targets": [
+                f"127.0.0.1:{t}" if isinstance(t, int) else t for t in targets]}]}],
+            **({"alerting": alerting} if alerting else {}),
+        }
+        path = tmp_path / "prometheus.yml"
+        path.write_text(yaml.safe_dump(config))
+        with (tmp_path / "prometheus.log").open("wb") as log:
+            procs.append(subprocess.Popen(
+                [binary, f"--config.file={path}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                 f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT))
+        wait_for_port(port, 30, procs[-1])
+        return port
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(30)

@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 import urllib.parse
 import urllib.request
 
 import pytest
-import yaml
 
-from streams.embedded_broker import free_port, wait_for_port
 from tests.deploy.dashboard_exprs import all_exprs
 
-from .conftest import REPO, add_stories, wait_until
+from .conftest import add_stories, wait_until
 from .test_agents import RULES, wirewatch, write
 from .test_pipeline import HTML_SELECT, site_feeds
 
@@ -43,36 +39,6 @@ def query(port: int, expr: str) -> dict:
             return json.load(response)
     except urllib.error.HTTPError as exc:  # 400 for a bad expression: keep its error text
         return json.load(exc)
-
-
-@pytest.fixture
-def prometheus(tmp_path):
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus is not installed (make test installs deploy/apt-packages.txt)")
-    procs = []
-
-    def start(target_port: int) -> int:
-        port = free_port()
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(REPO / "deploy/prometheus/rules/*.yml")],
-            "scrape_configs": [{"job_name": "wirewatch",
-                                "static_configs": [{"targets": [f"127.0.0.1:{target_port}"]}]}],
-        }
-        path = tmp_path / "prometheus.yml"
-        path.write_text(yaml.safe_dump(config))
-        log = (tmp_path / "prometheus.log").open("wb")
-        procs.append(subprocess.Popen(
-            [binary, f"--config.file={path}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT))
-        wait_for_port(port, 30, procs[-1])
-        return port
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(30)
 
 
 async def test_every_dashboard_query_and_alert_rule_runs_on_real_prometheus(

@@ -195,3 +195,14 @@ def test_models_built_in_code_still_check_duplicates() -> None:
     assert len(WirewatchConfig(feeds=[feed]).feeds) == 1
     with pytest.raises(ValueError, match="duplicate feed name 'x'"):
         WirewatchConfig(feeds=[feed, feed])
+
+
+def test_same_url_twice_points_at_the_second_feed() -> None:
+    text = ("feeds:\n  - name: a\n    url: https://news.example/rss\n"
+            "  - name: b\n    url: HTTPS://News.example/rss?utm_source=x#top\n"
+            "  - name: page1\n    url: https://news.example/\n    kind: html\n"
+            "    select: {item: li.latest, title: a}\n"
+            "  - name: page2\n    url: https://news.example/\n    kind: html\n"
+            "    select: {item: li.popular, title: a}\n")
+    (problem,) = problems_of(text)  # two lists of one page are two feeds
+    assert problem == "cfg.yaml:5: feeds[1].url: same URL as feed 'a'"
