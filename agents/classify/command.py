@@ -9,7 +9,7 @@ from agents.classify.errors import DataError
 from streams.app import app
 from streams.commands import PlainCommand
 from streams.feedtools.probe import register_classifier
-from streams.records import Headline
+from streams.records import ClassifiedHeadline, Headline
 
 
 @app.command(base=PlainCommand)
@@ -27,7 +27,7 @@ async def classify(self: PlainCommand) -> int:
 
 
 @register_classifier
-def classify_probed(headlines: list[Headline]) -> list[dict]:
+def classify_probed(headlines: list[Headline]) -> list[ClassifiedHeadline]:
     """``wirewatch feeds probe`` shows headlines classified as the pipeline would."""
     from agents.classify.agent import classify_headlines_batch, shared_classifier
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from streams.config import FeedConfig, PollingConfig
 from streams.feeds.fetcher import Fetcher, FetchResult
@@ -22,9 +21,9 @@ from streams.feeds.poller import FeedState, Poller, PollOutcome
 from streams.feeds.urls import site_host
 from streams.feedtools.opml import slug
 from streams.feedtools.suggest import Candidate, suggest_selectors
-from streams.records import Headline
+from streams.records import ClassifiedHeadline, Headline
 
-Classify = Callable[[list[Headline]], list[dict[str, Any]]]
+Classify = Callable[[list[Headline]], list[ClassifiedHeadline]]
 _classifiers: list[Classify] = []
 
 
@@ -59,7 +58,7 @@ def looks_like_html(result: FetchResult) -> bool:
 class Probe:
     feed: FeedConfig
     outcome: PollOutcome | None = None  # None when an HTML page came without selectors
-    records: list[dict[str, Any]] = field(default_factory=list)  # what would be published
+    records: list[Headline] = field(default_factory=list)  # what would be published
     candidates: list[Candidate] = field(default_factory=list)
 
 
@@ -72,8 +71,8 @@ async def probe(url: str, polling: PollingConfig, select: HtmlSelectors | None) 
     if select is None and looks_like_html(page):
         return Probe(feed, candidates=suggest_selectors(page.body, page.url))
     outcome = await Poller(polling, fetcher).poll(feed, FeedState())
-    records = [h.asdict() for h in outcome.new]
+    records: list[Headline] = list(outcome.new)
     if outcome.new and _classifiers:
-        records = _classifiers[-1](outcome.new)
+        records = list(_classifiers[-1](outcome.new))
     return Probe(feed, outcome, records)
 
