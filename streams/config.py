@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -64,6 +65,10 @@ class PollingConfig(_Strict):
     per_host_concurrency: int = Field(default=2, ge=1, le=64)
     jitter: float = Field(default=0.1, ge=0, le=0.5)
     max_backoff: float = Field(default=3600.0, ge=1)
+    parse_timeout: float = Field(default=10.0, gt=0, le=300)  # seconds per document
+    parse_workers: int = Field(default=2, ge=1, le=32)  # parsing processes per worker
+    block_private_addresses: bool = False  # refuse loopback/private/link-local targets
+    allow_networks: list[IPv4Network | IPv6Network] = Field(default_factory=list)
 
 
 class WirewatchConfig(_Strict):

@@ -8,6 +8,12 @@ dies, feeds move with their partitions: none is polled twice, none forgotten.
 A tick only *allows* a poll: the holder skips it while the feed is backing off
 or was polled less than an interval ago, so a new leader's eager first ticks
 cause no extra polls.
+
+The table holds each feed's state split into a small core record and seen-id
+segments (``streams.feeds.state``); only the records that changed are written, so a
+304 writes nothing. The times of polls that changed nothing else are kept in this
+worker's memory (``_polled_at``); after a rebalance the new holder may therefore poll
+such a feed once early, a cheap conditional GET.
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ from __future__ import annotations
 import logging
 import random
 import time
+from dataclasses import replace
 from functools import cache
 
 from faust.sensors.prometheus import setup_prometheus_sensors
 
 from streams import metrics
 from streams.app import app, settings
-from streams.feeds.poller import POLL_ERROR_REASONS, POLL_OUTCOMES, FeedState, Poller, PollOutcome
+from streams.feeds.poller import POLL_ERROR_REASONS, POLL_OUTCOMES, Poller, PollOutcome
+from streams.feeds.state import load_state, state_writes
 from streams.logs import log_event
 from streams.records import PollTick
 from streams.runtime import current_config
@@ -36,6 +44,7 @@ feed_states = app.Table(
 
 _next_tick: dict[str, float] = {}  # leader-local schedule; rebuilt by a new leader
 _in_flight: set[str] = set()  # feeds being polled by this worker right now
+_polled_at: dict[str, float] = {}  # last poll per feed whose state did not need a write
 
 
 @cache
@@ -80,6 +89,8 @@ def _record(feed_name: str, outcome: PollOutcome, seconds: float) -> None:
     if outcome.outcome == "error":
         metrics.FEED_POLL_ERRORS.labels(feed_name, outcome.error_reason).inc()
         return
+    if outcome.repaired_from:
+        metrics.FEED_ENCODING_REPAIRS.labels(feed_name).inc()
     metrics.FEED_LAST_SUCCESS.labels(feed_name).set(outcome.state.last_success or 0)
     metrics.FEED_ITEMS.labels(feed_name).inc(outcome.items)
     metrics.HEADLINES_NEW.labels(feed_name).inc(len(outcome.new))
@@ -108,7 +119,10 @@ async def _poll_if_due(tick: PollTick) -> None:
     if feed is None:
         log_event(log, logging.WARNING, "tick_for_unknown_feed", feed=tick.feed)
         return
-    state = FeedState.from_json(feed_states.get(feed.name))
+    stored = load_state(feed_states.get, feed.name)
+    state = stored.state
+    if _polled_at.get(feed.name, 0.0) > state.last_attempt:
+        state = replace(state, last_attempt=_polled_at[feed.name])
     if not state.is_due(feed, time.time(), config.polling.jitter):
         return
     started = time.perf_counter()
@@ -116,7 +130,12 @@ async def _poll_if_due(tick: PollTick) -> None:
     # Publish before saving state: a crash in between re-emits, never loses.
     for headline in outcome.new:
         await headlines_topic.send(key=headline.id, value=headline)
-    feed_states[feed.name] = outcome.state.to_json()
+    for key, value in state_writes(feed.name, stored, outcome.state).items():
+        if value is None:
+            del feed_states[key]  # state_writes deletes only stored segments
+        else:
+            feed_states[key] = value
+    _polled_at[feed.name] = outcome.state.last_attempt
     _record(feed.name, outcome, time.perf_counter() - started)
 
 

@@ -1,0 +1,158 @@
+"""What survives restarts about one feed, and how it is stored in the ``feed-state`` table.
+
+``FeedState`` is the in-memory view the poller works on. In the table it is split so
+that the changelog carries bytes in proportion to what changed:
+
+- the *core* record, key ``<feed>``: validators, back-off and the last error, a few
+  hundred bytes. It is written only when something other than the poll times changed,
+  so a 304 writes nothing (``state_writes``);
+- the *seen ids*, in 16 segment records, key ``<feed>/seen/<h>`` for the first hex digit
+  ``h`` of the id. Each id is stored as its first 8 bytes plus a uint32 "last seen in the
+  feed" stamp (12 bytes, base64): 10,000 ids, the cap, take 160 KB in all, about 10 KB a
+  segment, far below Kafka's 1 MB message limit. A new headline rewrites one segment.
+  An id still in the feed gets a fresh stamp only once a day (``SEEN_REFRESH``), so an
+  unchanged feed rewrites no segment.
+
+Records of the earlier single-record format (``seen`` inside the core) are read as well
+and are rewritten in this format at their next change.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from streams.config import FeedConfig
+
+SEEN_RETENTION = 30 * 86_400.0  # keep ids this long after they were last seen in the feed
+SEEN_REFRESH = 86_400.0  # re-stamp an id still in the feed at most this often
+SEEN_MAX = 10_000  # per feed; the oldest ids that left the feed go first
+SEEN_KEY_CHARS = 16  # an id is remembered by its first 8 bytes (16 hex characters)
+SEGMENT_DIGITS = "0123456789abcdef"
+_ID_STAMP = struct.Struct(">8sI")
+_POLL_TIMES = ("last_attempt", "last_success")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """Validators, back-off and seen ids of one feed."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    last_attempt: float = 0.0
+    last_success: float | None = None
+    failures: int = 0
+    retry_at: float = 0.0
+    last_error: str | None = None
+    seen: dict[str, float] = field(default_factory=dict)  # seen_key(id) -> last seen in feed
+
+    def to_json(self) -> dict:
+        """The core record (everything but the seen ids)."""
+        core = asdict(self)
+        del core["seen"]
+        return core
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> FeedState:
+        """From a core record; unknown keys are ignored, an old inline ``seen`` is read."""
+        known = {f.name for f in fields(cls)}
+        state = cls(**{k: v for k, v in (data or {}).items() if k in known})
+        return replace(state, seen={seen_key(i): t for i, t in state.seen.items()})
+
+    def is_due(self, feed: FeedConfig, now: float, jitter: float) -> bool:
+        """Whether a tick at ``now`` should poll: not backing off, interval elapsed.
+
+        The leader spaces ticks by ``interval`` +- ``jitter``; the tolerance keeps
+        a slightly early tick from being skipped (which would double the interval).
+        """
+        if now < self.retry_at:
+            return False
+        return now - self.last_attempt >= feed.interval * (1.0 - jitter) * 0.9
+
+
+def seen_key(headline_id: str) -> str:
+    """How an id is remembered: its first 16 hex characters (64 bits)."""
+    return headline_id[:SEEN_KEY_CHARS]
+
+
+def remember(seen: dict[str, float], current: Iterable[str], now: float) -> dict[str, float]:
+    """Seen ids after a successful parse of the ids ``current`` (seen keys).
+
+    New ids are stamped ``now``; ids still listed are re-stamped once their stamp is a
+    ``SEEN_REFRESH`` old; ids gone for ``SEEN_RETENTION`` are forgotten. Beyond
+    ``SEEN_MAX`` the ids that left the feed longest ago go first (parsing keeps at most
+    ``ITEMS_MAX`` ids a poll, far fewer, so ids still listed are never dropped).
+    """
+    present = set(current)
+    kept = {i: t for i, t in seen.items() if i in present or now - t < SEEN_RETENTION}
+    for item_id in present:
+        if now - kept.get(item_id, -SEEN_REFRESH) >= SEEN_REFRESH:
+            kept[item_id] = now
+    if len(kept) > SEEN_MAX:  # a hard bound: the ids still listed go last
+        oldest_first = sorted(kept, key=lambda i: (i in present, kept[i], i))
+        for item_id in oldest_first[: len(kept) - SEEN_MAX]:
+            del kept[item_id]
+    return kept
+
+
+def segment_key(feed: str, digit: str) -> str:
+    return f"{feed}/seen/{digit}"
+
+
+def encode_seen(seen: dict[str, float]) -> str:
+    """Base64 of the sorted (8-byte id, uint32 stamp) pairs."""
+    packed = b"".join(
+        _ID_STAMP.pack(bytes.fromhex(i), int(t)) for i, t in sorted(seen.items())
+    )
+    return base64.b64encode(packed).decode("ascii")
+
+
+def decode_seen(text: str) -> dict[str, float]:
+    return {i.hex(): float(t) for i, t in _ID_STAMP.iter_unpack(base64.b64decode(text))}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """A feed's state as read from the table, with the raw records it came from."""
+
+    state: FeedState
+    core: dict | None
+    segments: dict[str, str]
+
+
+def load_state(get: Callable[[str], Any], feed: str) -> StoredState:
+    """Read ``feed``'s records through ``get`` (the table's ``get``)."""
+    core = get(feed)
+    state = FeedState.from_json(core)
+    segments = {d: text for d in SEGMENT_DIGITS if (text := get(segment_key(feed, d)))}
+    if segments:
+        seen = {i: t for text in segments.values() for i, t in decode_seen(text).items()}
+        state = replace(state, seen=seen)
+    return StoredState(state, core, segments)
+
+
+def state_writes(feed: str, stored: StoredState, new: FeedState) -> dict[str, Any]:
+    """Table writes that store ``new``: key -> value, None to delete a segment.
+
+    Nothing when only the poll times changed (a 304): the caller keeps those in memory.
+    """
+    writes: dict[str, Any] = {}
+    core = new.to_json()
+    old_core = dict(stored.core or {})
+    if "seen" in old_core or _without_times(core) != _without_times(old_core):
+        writes[feed] = core
+    by_digit: dict[str, dict[str, float]] = {}
+    for item_id, stamp in new.seen.items():
+        by_digit.setdefault(item_id[0], {})[item_id] = stamp
+    for digit in SEGMENT_DIGITS:
+        text = encode_seen(by_digit[digit]) if digit in by_digit else None
+        if text != stored.segments.get(digit):
+            writes[segment_key(feed, digit)] = text
+    return writes
+
+
+def _without_times(core: dict) -> dict:
+    return {k: v for k, v in core.items() if k not in _POLL_TIMES}
