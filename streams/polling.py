@@ -32,6 +32,7 @@ from streams.feeds.poller import POLL_ERROR_REASONS, POLL_OUTCOMES, Poller, Poll
 from streams.feeds.state import load_state, state_writes
 from streams.logs import log_event
 from streams.records import PollTick
+from streams.redact import redact_text
 from streams.runtime import current_config
 from streams.topics import headlines_topic, poll_ticks_topic
 
@@ -51,6 +52,15 @@ _polled_at: dict[str, float] = {}  # last poll per feed whose state did not need
 def _shared_poller() -> Poller:
     """The worker's one poller, so per-host limits hold across concurrent polls."""
     return Poller(current_config().polling)
+
+
+@app.on_before_shutdown.connect
+async def close_poller(sender: object, **_: object) -> None:
+    """At worker stop: close the HTTP connection pool and stop the parsing processes."""
+    if _shared_poller.cache_info().currsize:
+        poller = _shared_poller()
+        await poller.close()
+        poller.parse_pool.close()
 
 
 @app.timer(1.0, on_leader=True)
@@ -98,7 +108,11 @@ def _record(feed_name: str, outcome: PollOutcome, seconds: float) -> None:
               items=outcome.items, new=len(outcome.new), seconds=f"{seconds:.3f}")
 
 
-@app.agent(poll_ticks_topic, concurrency=8)
+# Polls mostly wait on the network (slow sites included); per-host limits keep this polite.
+POLL_CONCURRENCY = 64
+
+
+@app.agent(poll_ticks_topic, concurrency=POLL_CONCURRENCY)
 async def poll_feeds(ticks) -> None:  # noqa: ANN001 -- a Faust stream
     """Poll each ticked feed that is due; publish its new headlines, then save its state."""
     async for tick in ticks:
@@ -108,7 +122,9 @@ async def poll_feeds(ticks) -> None:  # noqa: ANN001 -- a Faust stream
         try:
             await _poll_if_due(tick)
         except Exception as exc:  # a bug on one feed must not stop the others
-            log.exception("feed_poll_crashed feed=%s error=%r", tick.feed, exc)
+            log_event(log, logging.ERROR, "feed_poll_crashed", feed=tick.feed,
+                      error=redact_text(repr(exc)))
+            log.debug("feed_poll_crashed traceback", exc_info=True)
         finally:
             _in_flight.discard(tick.feed)
 

@@ -28,6 +28,7 @@ import aiohttp
 from agents.alerts.records import ALERT_FIELDS, alert_passes
 from agents.alerts.rules import Sink
 from streams.feeds.fetcher import parse_retry_after
+from streams.redact import redact_text
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -100,14 +101,14 @@ async def deliver(
                 status = response.status
                 if 200 <= status < 300:
                     return DeliveryResult(sink.name, True, attempt, status)
-                error = f"HTTP {status}: {(await response.text())[:200]}"
+                error = redact_text(f"HTTP {status}: {(await response.text())[:200]}")
                 if status not in RETRY_STATUSES:
                     return DeliveryResult(sink.name, False, attempt, status, error)
                 wait = parse_retry_after(response.headers.get("Retry-After"))
         except TimeoutError:
             status, error = None, f"timed out after {sink.timeout:g}s"
         except (aiohttp.ClientError, OSError) as exc:
-            status, error = None, f"{type(exc).__name__}: {exc}"
+            status, error = None, redact_text(f"{type(exc).__name__}: {exc}")
         if attempt < sink.max_attempts:
             backoff = sink.backoff * 2 ** (attempt - 1)
             await sleep(min(sink.max_backoff, backoff if wait is None else wait))
