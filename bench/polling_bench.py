@@ -71,11 +71,11 @@ def render(feed: int, newest: int) -> bytes:
 def serve(port: int, slow: float, ready: multiprocessing.Event) -> None:
     """The feed server (its own process, so its CPU is not the poller's)."""
     cycle = 0
-    connections: set[int] = set()
+    connections: set[object] = set()  # the transports themselves: ids of closed ones recur
     cache: dict[tuple[int, int], bytes] = {}
 
     async def feed(request: web.Request) -> web.Response:
-        connections.add(id(request.transport))
+        connections.add(request.transport)
         number = int(request.match_info["n"])
         kind = kind_of(number)
         if kind == "slow":

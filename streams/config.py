@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -108,8 +109,13 @@ class WirewatchConfig(_Strict):
             raise ValidationError.from_exception_data("feeds", errors)
         return validated
 
+    @cached_property
+    def feeds_by_name(self) -> dict[str, FeedConfig]:
+        return {f.name: f for f in self.feeds}
+
     def feed(self, name: str) -> FeedConfig | None:
-        return next((f for f in self.feeds if f.name == name), None)
+        """The feed called ``name`` (a dict lookup: every poll tick asks)."""
+        return self.feeds_by_name.get(name)
 
 
 class ConfigError(Exception):

@@ -51,8 +51,12 @@ def parse_document(
 
 
 class ParsePool:
-    """``workers`` processes (started on first use, spawned: nothing of the worker's
-    event loop or threads is inherited) that run ``parse_document``."""
+    """``workers`` processes that run ``parse_document``, started on first use.
+
+    They are forked from a fork server that has imported this module once, so nothing of
+    the worker's event loop or threads is inherited and a replacement starts in
+    milliseconds.
+    """
 
     def __init__(self, workers: int) -> None:
         self._workers = workers
@@ -62,8 +66,9 @@ class ParsePool:
     def _started(self) -> ProcessPool:
         with self._lock:
             if self._pool is None or not self._pool.active:
-                self._pool = ProcessPool(self._workers,
-                                         context=multiprocessing.get_context("spawn"))
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload([__name__])
+                self._pool = ProcessPool(self._workers, context=context)
             return self._pool
 
     async def parse(

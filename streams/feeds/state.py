@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import base64
 import struct
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from streams.config import FeedConfig
@@ -47,20 +47,20 @@ class FeedState:
     failures: int = 0
     retry_at: float = 0.0
     last_error: str | None = None
-    seen: dict[str, float] = field(default_factory=dict)  # seen_key(id) -> last seen in feed
+    seen: Mapping[str, float] = field(default_factory=dict)  # seen_key(id) -> last seen
 
     def to_json(self) -> dict:
         """The core record (everything but the seen ids)."""
-        core = asdict(self)
-        del core["seen"]
-        return core
+        return {name: getattr(self, name) for name in _CORE_FIELDS}
 
     @classmethod
-    def from_json(cls, data: dict | None) -> FeedState:
-        """From a core record; unknown keys are ignored, an old inline ``seen`` is read."""
-        known = {f.name for f in fields(cls)}
-        state = cls(**{k: v for k, v in (data or {}).items() if k in known})
-        return replace(state, seen={seen_key(i): t for i, t in state.seen.items()})
+    def from_json(cls, data: dict | None, seen: Mapping[str, float] | None = None) -> FeedState:
+        """From a core record and the seen ids; unknown keys are ignored, an old inline
+        ``seen`` is read."""
+        known = {k: v for k, v in (data or {}).items() if k in _CORE_FIELDS}
+        if seen is None:
+            seen = {seen_key(i): t for i, t in (data or {}).get("seen", {}).items()}
+        return cls(**known, seen=seen)
 
     def is_due(self, feed: FeedConfig, now: float, jitter: float) -> bool:
         """Whether a tick at ``now`` should poll: not backing off, interval elapsed.
@@ -73,12 +73,15 @@ class FeedState:
         return now - self.last_attempt >= feed.interval * (1.0 - jitter) * 0.9
 
 
+_CORE_FIELDS = tuple(f.name for f in fields(FeedState) if f.name != "seen")
+
+
 def seen_key(headline_id: str) -> str:
     """How an id is remembered: its first 16 hex characters (64 bits)."""
     return headline_id[:SEEN_KEY_CHARS]
 
 
-def remember(seen: dict[str, float], current: Iterable[str], now: float) -> dict[str, float]:
+def remember(seen: Mapping[str, float], current: Iterable[str], now: float) -> dict[str, float]:
     """Seen ids after a successful parse of the ids ``current`` (seen keys).
 
     New ids are stamped ``now``; ids still listed are re-stamped once their stamp is a
@@ -102,7 +105,32 @@ def segment_key(feed: str, digit: str) -> str:
     return f"{feed}/seen/{digit}"
 
 
-def encode_seen(seen: dict[str, float]) -> str:
+class SeenIds(Mapping[str, float]):
+    """Seen ids decoded from their segment records on first use: a 304 never needs them."""
+
+    def __init__(self, segments: Iterable[str]) -> None:
+        self._segments = tuple(segments)
+        self._ids: dict[str, float] | None = None
+
+    def _decoded(self) -> dict[str, float]:
+        if self._ids is None:
+            self._ids = {i: t for text in self._segments for i, t in decode_seen(text).items()}
+        return self._ids
+
+    def __getitem__(self, item_id: str) -> float:
+        return self._decoded()[item_id]
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._decoded()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+
+def encode_seen(seen: Mapping[str, float]) -> str:
     """Base64 of the sorted (8-byte id, uint32 stamp) pairs."""
     packed = b"".join(
         _ID_STAMP.pack(bytes.fromhex(i), int(t)) for i, t in sorted(seen.items())
@@ -126,11 +154,8 @@ class StoredState:
 def load_state(get: Callable[[str], Any], feed: str) -> StoredState:
     """Read ``feed``'s records through ``get`` (the table's ``get``)."""
     core = get(feed)
-    state = FeedState.from_json(core)
     segments = {d: text for d in SEGMENT_DIGITS if (text := get(segment_key(feed, d)))}
-    if segments:
-        seen = {i: t for text in segments.values() for i, t in decode_seen(text).items()}
-        state = replace(state, seen=seen)
+    state = FeedState.from_json(core, SeenIds(segments.values()) if segments else None)
     return StoredState(state, core, segments)
 
 
@@ -144,6 +169,9 @@ def state_writes(feed: str, stored: StoredState, new: FeedState) -> dict[str, An
     old_core = dict(stored.core or {})
     if "seen" in old_core or _without_times(core) != _without_times(old_core):
         writes[feed] = core
+    unchanged = new.seen is stored.state.seen or new.seen == stored.state.seen
+    if unchanged and "seen" not in old_core:
+        return writes  # a 304, or a 200 with nothing new and no stamp to refresh
     by_digit: dict[str, dict[str, float]] = {}
     for item_id, stamp in new.seen.items():
         by_digit.setdefault(item_id[0], {})[item_id] = stamp
