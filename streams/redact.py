@@ -3,8 +3,9 @@
 Feed URLs carry API keys in their query strings (``?api_key=...``) or userinfo
 (``https://user:token@host/``), and webhook URLs carry tokens the same way. Before a
 URL, or a text that may contain one (an exception message), leaves the process, it
-goes through here: userinfo becomes ``***@`` and every query value becomes ``***``
-(parameter names stay, so the operator still sees which URL it was). Paths are kept:
+goes through here: userinfo becomes ``***@``, every query value becomes ``***``
+(parameter names stay, so the operator still sees which URL it was; a parameter without
+``=`` is masked whole) and the fragment is dropped. Paths are kept:
 a secret in a URL path cannot be told from an article slug.
 """
 
@@ -27,8 +28,8 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{MASK}@{netloc.rpartition('@')[2]}"
-    query = "&".join(
-        f"{pair.partition('=')[0]}={MASK}" if pair else pair
+    query = "&".join(  # a parameter without "=" is all value: masked whole
+        f"{pair.partition('=')[0]}={MASK}" if "=" in pair else (MASK if pair else pair)
         for pair in parts.query.split("&")
     ) if parts.query else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))

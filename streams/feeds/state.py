@@ -20,12 +20,16 @@ and are rewritten in this format at their next change.
 from __future__ import annotations
 
 import base64
+import logging
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from streams.config import FeedConfig
+from streams.logs import log_event
+
+log = logging.getLogger(__name__)
 
 SEEN_RETENTION = 30 * 86_400.0  # keep ids this long after they were last seen in the feed
 SEEN_REFRESH = 86_400.0  # re-stamp an id still in the feed at most this often
@@ -54,12 +58,17 @@ class FeedState:
         return {name: getattr(self, name) for name in _CORE_FIELDS}
 
     @classmethod
-    def from_json(cls, data: dict | None, seen: Mapping[str, float] | None = None) -> FeedState:
-        """From a core record and the seen ids; unknown keys are ignored, an old inline
-        ``seen`` is read."""
-        known = {k: v for k, v in (data or {}).items() if k in _CORE_FIELDS}
+    def from_json(cls, data: object, seen: Mapping[str, float] | None = None) -> FeedState:
+        """From a core record and the seen ids. Unknown keys, and values of the wrong type
+        (a damaged record), are left out: their defaults apply. An old inline ``seen``
+        is read."""
+        record = data if isinstance(data, dict) else {}
+        known = {k: v for k, v in record.items() if isinstance(v, _CORE_TYPES.get(k, ()))}
         if seen is None:
-            seen = {seen_key(i): t for i, t in (data or {}).get("seen", {}).items()}
+            inline = record.get("seen")
+            seen = {seen_key(i): float(t) for i, t in inline.items()
+                    if isinstance(i, str) and isinstance(t, int | float)
+                    } if isinstance(inline, dict) else {}
         return cls(**known, seen=seen)
 
     def is_due(self, feed: FeedConfig, now: float, jitter: float) -> bool:
@@ -74,6 +83,12 @@ class FeedState:
 
 
 _CORE_FIELDS = tuple(f.name for f in fields(FeedState) if f.name != "seen")
+_NUMBER = (int, float)
+_CORE_TYPES: dict[str, tuple[type, ...]] = {
+    "etag": (str, type(None)), "last_modified": (str, type(None)), "last_attempt": _NUMBER,
+    "last_success": (*_NUMBER, type(None)), "failures": (int,), "retry_at": _NUMBER,
+    "last_error": (str, type(None)),
+}
 
 
 def seen_key(headline_id: str) -> str:
@@ -106,15 +121,26 @@ def segment_key(feed: str, digit: str) -> str:
 
 
 class SeenIds(Mapping[str, float]):
-    """Seen ids decoded from their segment records on first use: a 304 never needs them."""
+    """Seen ids decoded from their segment records on first use: a 304 never needs them.
+    A segment that does not decode is logged and left out (it is rewritten at the next
+    change)."""
 
-    def __init__(self, segments: Iterable[str]) -> None:
-        self._segments = tuple(segments)
+    def __init__(self, feed: str, segments: dict[str, str]) -> None:
+        self._feed = feed
+        self._segments = segments
         self._ids: dict[str, float] | None = None
+        self.damaged = False  # a segment did not decode (known once decoded)
 
     def _decoded(self) -> dict[str, float]:
         if self._ids is None:
-            self._ids = {i: t for text in self._segments for i, t in decode_seen(text).items()}
+            self._ids = {}
+            for digit, text in self._segments.items():
+                try:
+                    self._ids.update(decode_seen(text))
+                except (ValueError, TypeError, struct.error) as exc:  # binascii: ValueError
+                    self.damaged = True
+                    log_event(log, logging.WARNING, "feed_state_invalid", feed=self._feed,
+                              key=segment_key(self._feed, digit), error=str(exc))
         return self._ids
 
     def __getitem__(self, item_id: str) -> float:
@@ -155,8 +181,14 @@ def load_state(get: Callable[[str], Any], feed: str) -> StoredState:
     """Read ``feed``'s records through ``get`` (the table's ``get``)."""
     core = get(feed)
     segments = {d: text for d in SEGMENT_DIGITS if (text := get(segment_key(feed, d)))}
-    state = FeedState.from_json(core, SeenIds(segments.values()) if segments else None)
-    return StoredState(state, core, segments)
+    state = FeedState.from_json(core, SeenIds(feed, segments) if segments else None)
+    if core is not None:
+        damaged = [k for k, v in core.items() if not isinstance(v, _CORE_TYPES.get(k, object))
+                   ] if isinstance(core, dict) else ["the whole record"]
+        if damaged:
+            log_event(log, logging.WARNING, "feed_state_invalid", feed=feed, key=feed,
+                      error=f"unusable {', '.join(damaged)}; defaults apply")
+    return StoredState(state, core if isinstance(core, dict) else None, segments)
 
 
 def state_writes(feed: str, stored: StoredState, new: FeedState) -> dict[str, Any]:
@@ -169,8 +201,9 @@ def state_writes(feed: str, stored: StoredState, new: FeedState) -> dict[str, An
     old_core = dict(stored.core or {})
     if "seen" in old_core or _without_times(core) != _without_times(old_core):
         writes[feed] = core
-    unchanged = new.seen is stored.state.seen or new.seen == stored.state.seen
-    if unchanged and "seen" not in old_core:
+    seen = stored.state.seen
+    unchanged = new.seen is seen or new.seen == seen
+    if unchanged and "seen" not in old_core and not getattr(seen, "damaged", False):
         return writes  # a 304, or a 200 with nothing new and no stamp to refresh
     by_digit: dict[str, dict[str, float]] = {}
     for item_id, stamp in new.seen.items():

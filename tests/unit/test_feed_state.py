@@ -137,3 +137,25 @@ def test_a_segment_emptied_is_deleted_and_the_old_format_is_rewritten() -> None:
     stored = load_state(table.get, "f")
     table.save("f", stored, FeedState(etag='"e"', seen={}))
     assert key not in table and load_state(table.get, "f").state == FeedState(etag='"e"')
+
+
+def test_damaged_records_are_logged_and_replaced_not_fatal(caplog) -> None:
+    good = encode_seen({seen_key(headline_id("kept")): 5.0})
+    table = Table({"f": {"etag": 7, "failures": "many", "retry_at": 99.0, "extra": 1},
+                   segment_key("f", "0"): "not base64 at all!",
+                   segment_key("f", "1"): {"a": "dict"},
+                   segment_key("f", "2"): good[:-4],  # cut: not a whole number of ids
+                   segment_key("f", seen_key(headline_id("kept"))[0]): good})
+    with caplog.at_level("WARNING", logger="streams.feeds.state"):
+        stored = load_state(table.get, "f")
+        assert stored.state.etag is None and stored.state.failures == 0
+        assert stored.state.retry_at == 99.0
+        assert dict(stored.state.seen) == {seen_key(headline_id("kept")): 5.0}
+    assert 'feed_state_invalid feed=f key=f error="unusable etag, failures' in caplog.text
+    for digit in "012":
+        assert f"key=f/seen/{digit}" in caplog.text
+    assert load_state(lambda key: ["a", "list"] if key == "f" else None, "f").state == FeedState()
+    # The next save replaces every damaged record.
+    table.save("f", stored, FeedState(etag='"e"', seen=dict(stored.state.seen)))
+    assert table["f"]["etag"] == '"e"' and "extra" not in table["f"]
+    assert all(segment_key("f", d) not in table for d in "012")
