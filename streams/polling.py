@@ -44,6 +44,7 @@ feed_states = app.Table(
 )
 
 _next_tick: dict[str, float] = {}  # leader-local schedule; rebuilt by a new leader
+FIRST_ROUND_TICKS_PER_SECOND = 100  # a new leader's first ticks, spread out
 _in_flight: set[str] = set()  # feeds being polled by this worker right now
 _polled_at: dict[str, float] = {}  # last poll per feed whose state did not need a write
 
@@ -69,10 +70,11 @@ async def emit_poll_ticks() -> None:
     config = current_config()
     jitter = config.polling.jitter
     now = time.time()
+    spread = max(3.0, len(config.feeds) / FIRST_ROUND_TICKS_PER_SECOND)
     for feed in config.feeds:
         due = _next_tick.get(feed.name)
-        if due is None:  # spread the first round over a few seconds
-            _next_tick[feed.name] = now + random.uniform(0, min(feed.interval, 3.0))
+        if due is None:  # spread the first round: thousands of feeds must not poll at once
+            _next_tick[feed.name] = now + random.uniform(0, min(feed.interval, spread))
             continue
         if now >= due:
             await poll_ticks_topic.send(key=feed.name, value=PollTick(feed=feed.name, sent_at=now))
