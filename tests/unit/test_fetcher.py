@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from resources import close_after_test, close_opened_resources  # noqa: F401 -- autouse
 
 from streams.config import PollingConfig
 from streams.embedded_broker import free_port
@@ -45,20 +46,8 @@ async def serve() -> AsyncIterator[Serve]:
         await runner.cleanup()
 
 
-_fetchers: list[Fetcher] = []
-
-
 def fetcher(resolver: AbstractResolver | None = None, **polling: object) -> Fetcher:
-    """A fetcher whose HTTP session the fixture below closes after the test."""
-    _fetchers.append(Fetcher(PollingConfig(**polling), resolver=resolver))
-    return _fetchers[-1]
-
-
-@pytest.fixture(autouse=True)
-async def close_fetchers() -> AsyncIterator[None]:
-    yield
-    while _fetchers:
-        await _fetchers.pop().close()
+    return close_after_test(Fetcher(PollingConfig(**polling), resolver=resolver))
 
 
 async def conditional(request: web.Request) -> web.Response:

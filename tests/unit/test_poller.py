@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from resources import close_after_test, close_opened_resources  # noqa: F401 -- autouse
 
 from streams.config import FeedConfig, PollingConfig
 from streams.demo.site import NewsSite, Story
@@ -57,20 +58,8 @@ async def page() -> AsyncIterator[tuple[Page, str]]:
         yield fake, str(server.make_url("/feed"))
 
 
-_pollers: list[Poller] = []
-
-
 def poller_for(polling: PollingConfig) -> Poller:
-    """A poller whose HTTP session the fixture below closes after the test."""
-    _pollers.append(Poller(polling))
-    return _pollers[-1]
-
-
-@pytest.fixture(autouse=True)
-async def close_pollers() -> AsyncIterator[None]:
-    yield
-    while _pollers:
-        await _pollers.pop().close()
+    return close_after_test(Poller(polling))
 
 
 def rss_feed(site: NewsSite, **extra: object) -> FeedConfig:
@@ -261,8 +250,7 @@ async def test_slow_parse_times_out_backs_off_and_the_stuck_process_is_replaced(
     polling = PollingConfig(timeout=5, parse_timeout=0.5, max_backoff=600)
     feed = FeedConfig(name="slow", url=url)
     pool = ParsePool(1)
-    poller = Poller(polling, parse_pool=pool)
-    _pollers.append(poller)
+    poller = close_after_test(Poller(polling, parse_pool=pool))
     try:
         started = time.monotonic()
         out = await poller.poll(feed, FeedState())
@@ -286,8 +274,7 @@ async def test_any_exception_of_a_poll_is_an_internal_error_outcome(
 
     fake, url = page
     fake.body = (DATA / "rss2.xml").read_bytes()
-    poller = Poller(POLLING, parse_pool=BrokenPool())  # type: ignore[arg-type]
-    _pollers.append(poller)
+    poller = close_after_test(Poller(POLLING, parse_pool=BrokenPool()))  # type: ignore[arg-type]
     out = await poller.poll(FeedConfig(name="f", url=url), FeedState())
     assert (out.outcome, out.error_reason) == ("error", "internal")
     assert out.state.last_error == "internal: RuntimeError: a bug in a library"
