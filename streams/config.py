@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -65,6 +67,10 @@ class PollingConfig(_Strict):
     per_host_concurrency: int = Field(default=2, ge=1, le=64)
     jitter: float = Field(default=0.1, ge=0, le=0.5)
     max_backoff: float = Field(default=3600.0, ge=1)
+    parse_timeout: float = Field(default=10.0, gt=0, le=300)  # seconds per document
+    parse_workers: int = Field(default=2, ge=1, le=32)  # parsing processes per worker
+    block_private_addresses: bool = False  # refuse loopback/private/link-local targets
+    allow_networks: list[IPv4Network | IPv6Network] = Field(default_factory=list)
 
 
 def _feed_field(item: Any, key: str) -> Any:
@@ -126,8 +132,13 @@ class WirewatchConfig(_Strict):
             raise ValidationError.from_exception_data("feeds", errors)
         return validated
 
+    @cached_property
+    def feeds_by_name(self) -> dict[str, FeedConfig]:
+        return {f.name: f for f in self.feeds}
+
     def feed(self, name: str) -> FeedConfig | None:
-        return next((f for f in self.feeds if f.name == name), None)
+        """The feed called ``name`` (a dict lookup: every poll tick asks)."""
+        return self.feeds_by_name.get(name)
 
 
 class ConfigError(Exception):

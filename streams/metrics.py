@@ -37,6 +37,11 @@ FEED_ITEMS = Counter(
     "wirewatch_feed_items_total", "Items found in successful parses of the feed.",
     ["feed"], registry=REGISTRY,
 )
+FEED_ENCODING_REPAIRS = Counter(
+    "wirewatch_feed_encoding_repairs_total",
+    "Fetched documents that claimed UTF-8 but were in a legacy code page, transcoded.",
+    ["feed"], registry=REGISTRY,
+)
 HEADLINES_NEW = Counter(
     "wirewatch_headlines_new_total", "New headlines published to wirewatch.headlines.",
     ["feed"], registry=REGISTRY,

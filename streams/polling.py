@@ -8,6 +8,12 @@ dies, feeds move with their partitions: none is polled twice, none forgotten.
 A tick only *allows* a poll: the holder skips it while the feed is backing off
 or was polled less than an interval ago, so a new leader's eager first ticks
 cause no extra polls.
+
+The table holds each feed's state split into a small core record and seen-id
+segments (``streams.feeds.state``); only the records that changed are written, so a
+304 writes nothing. The times of polls that changed nothing else are kept in this
+worker's memory (``_polled_at``); after a rebalance the new holder may therefore poll
+such a feed once early, a cheap conditional GET.
 """
 
 from __future__ import annotations
@@ -15,15 +21,18 @@ from __future__ import annotations
 import logging
 import random
 import time
+from dataclasses import replace
 from functools import cache
 
 from faust.sensors.prometheus import setup_prometheus_sensors
 
 from streams import metrics
 from streams.app import app, settings
-from streams.feeds.poller import POLL_ERROR_REASONS, POLL_OUTCOMES, FeedState, Poller, PollOutcome
+from streams.feeds.poller import POLL_ERROR_REASONS, POLL_OUTCOMES, Poller, PollOutcome
+from streams.feeds.state import load_state, state_writes
 from streams.logs import log_event
 from streams.records import PollTick
+from streams.redact import redact_text
 from streams.runtime import current_config
 from streams.topics import headlines_topic, poll_ticks_topic
 
@@ -35,7 +44,9 @@ feed_states = app.Table(
 )
 
 _next_tick: dict[str, float] = {}  # leader-local schedule; rebuilt by a new leader
+FIRST_ROUND_TICKS_PER_SECOND = 100  # a new leader's first ticks, spread out
 _in_flight: set[str] = set()  # feeds being polled by this worker right now
+_polled_at: dict[str, float] = {}  # last poll per feed whose state did not need a write
 
 
 @cache
@@ -44,16 +55,26 @@ def _shared_poller() -> Poller:
     return Poller(current_config().polling)
 
 
+@app.on_before_shutdown.connect
+async def close_poller(sender: object, **_: object) -> None:
+    """At worker stop: close the HTTP connection pool and stop the parsing processes."""
+    if _shared_poller.cache_info().currsize:
+        poller = _shared_poller()
+        await poller.close()
+        poller.parse_pool.close()
+
+
 @app.timer(1.0, on_leader=True)
 async def emit_poll_ticks() -> None:
     """Leader only: a tick per feed whenever its interval (with jitter) has passed."""
     config = current_config()
     jitter = config.polling.jitter
     now = time.time()
+    spread = max(3.0, len(config.feeds) / FIRST_ROUND_TICKS_PER_SECOND)
     for feed in config.feeds:
         due = _next_tick.get(feed.name)
-        if due is None:  # spread the first round over a few seconds
-            _next_tick[feed.name] = now + random.uniform(0, min(feed.interval, 3.0))
+        if due is None:  # spread the first round: thousands of feeds must not poll at once
+            _next_tick[feed.name] = now + random.uniform(0, min(feed.interval, spread))
             continue
         if now >= due:
             await poll_ticks_topic.send(key=feed.name, value=PollTick(feed=feed.name, sent_at=now))
@@ -80,6 +101,8 @@ def _record(feed_name: str, outcome: PollOutcome, seconds: float) -> None:
     if outcome.outcome == "error":
         metrics.FEED_POLL_ERRORS.labels(feed_name, outcome.error_reason).inc()
         return
+    if outcome.repaired_from:
+        metrics.FEED_ENCODING_REPAIRS.labels(feed_name).inc()
     metrics.FEED_LAST_SUCCESS.labels(feed_name).set(outcome.state.last_success or 0)
     metrics.FEED_ITEMS.labels(feed_name).inc(outcome.items)
     metrics.HEADLINES_NEW.labels(feed_name).inc(len(outcome.new))
@@ -87,7 +110,11 @@ def _record(feed_name: str, outcome: PollOutcome, seconds: float) -> None:
               items=outcome.items, new=len(outcome.new), seconds=f"{seconds:.3f}")
 
 
-@app.agent(poll_ticks_topic, concurrency=8)
+# Polls mostly wait on the network (slow sites included); per-host limits keep this polite.
+POLL_CONCURRENCY = 64
+
+
+@app.agent(poll_ticks_topic, concurrency=POLL_CONCURRENCY)
 async def poll_feeds(ticks) -> None:  # noqa: ANN001 -- a Faust stream
     """Poll each ticked feed that is due; publish its new headlines, then save its state."""
     async for tick in ticks:
@@ -97,7 +124,9 @@ async def poll_feeds(ticks) -> None:  # noqa: ANN001 -- a Faust stream
         try:
             await _poll_if_due(tick)
         except Exception as exc:  # a bug on one feed must not stop the others
-            log.exception("feed_poll_crashed feed=%s error=%r", tick.feed, exc)
+            log_event(log, logging.ERROR, "feed_poll_crashed", feed=tick.feed,
+                      error=redact_text(repr(exc)))
+            log.debug("feed_poll_crashed traceback", exc_info=True)
         finally:
             _in_flight.discard(tick.feed)
 
@@ -108,7 +137,10 @@ async def _poll_if_due(tick: PollTick) -> None:
     if feed is None:
         log_event(log, logging.WARNING, "tick_for_unknown_feed", feed=tick.feed)
         return
-    state = FeedState.from_json(feed_states.get(feed.name))
+    stored = load_state(feed_states.get, feed.name)
+    state = stored.state
+    if _polled_at.get(feed.name, 0.0) > state.last_attempt:
+        state = replace(state, last_attempt=_polled_at[feed.name])
     if not state.is_due(feed, time.time(), config.polling.jitter):
         return
     started = time.perf_counter()
@@ -116,7 +148,12 @@ async def _poll_if_due(tick: PollTick) -> None:
     # Publish before saving state: a crash in between re-emits, never loses.
     for headline in outcome.new:
         await headlines_topic.send(key=headline.id, value=headline)
-    feed_states[feed.name] = outcome.state.to_json()
+    for key, value in state_writes(feed.name, stored, outcome.state).items():
+        if value is None:
+            del feed_states[key]  # state_writes deletes only stored segments
+        else:
+            feed_states[key] = value
+    _polled_at[feed.name] = outcome.state.last_attempt
     _record(feed.name, outcome, time.perf_counter() - started)
 
 

@@ -36,6 +36,7 @@ from agents.alerts.apprise_sink import AppriseNotifier, default_body, default_ti
 from agents.alerts.records import ALERT_FIELDS, alert_passes
 from agents.alerts.rules import Sink
 from streams.feeds.fetcher import parse_retry_after
+from streams.redact import redact_text
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -121,13 +122,13 @@ async def _post(session: aiohttp.ClientSession, sink: Sink, url: str, body: obje
             status = response.status
             if 200 <= status < 300:
                 return _Attempt(status)
-            return _Attempt(status, f"HTTP {status}: {(await response.text())[:200]}",
+            return _Attempt(status, redact_text(f"HTTP {status}: {(await response.text())[:200]}"),
                             status in RETRY_STATUSES,
                             parse_retry_after(response.headers.get("Retry-After")))
     except TimeoutError:
         return _Attempt(None, f"timed out after {sink.timeout:g}s")
     except (aiohttp.ClientError, OSError) as exc:
-        return _Attempt(None, f"{type(exc).__name__}: {exc}")
+        return _Attempt(None, redact_text(f"{type(exc).__name__}: {exc}"))
 
 
 def _sender(session: aiohttp.ClientSession, sink: Sink, alert: Mapping[str, Any],

@@ -13,6 +13,10 @@ class FeedParseError(Exception):
         self.feed = feed
         self.reason = reason
 
+    def __reduce__(self) -> tuple:
+        """Pickle by (feed, reason): the error crosses from a parse worker process."""
+        return type(self), (self.feed, self.reason)
+
 
 class SelectorMatchedNothing(FeedParseError):
     """An HTML-list selector found nothing usable: the page or the config changed."""

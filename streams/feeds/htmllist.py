@@ -21,9 +21,9 @@ from dateutil import parser as dateparser
 from pydantic import BaseModel, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from streams.feeds.entries import Entry, headline_id
+from streams.feeds.entries import Entry, build_entry
 from streams.feeds.errors import SelectorMatchedNothing
-from streams.feeds.text import clean_text, truncate
+from streams.feeds.text import clean_text
 from streams.feeds.urls import web_url
 
 log = logging.getLogger(__name__)
@@ -83,9 +83,10 @@ def parse_html_list(body: bytes, *, base_url: str, select: HtmlSelectors, feed: 
         url = web_url(_href(node, select.link), base_url)
         if not title or not url:
             continue
-        published = _published(node, select, bad_dates)
-        summary = truncate(_text(node, select.summary)) if select.summary else ""
-        entries.append(Entry(headline_id(url), title, url, summary, published))
+        summary = _text(node, select.summary) if select.summary else ""
+        entry = build_entry(None, url, title, summary, _published(node, select, bad_dates))
+        if entry is not None and entry.url:  # a list item needs a link that is not too long
+            entries.append(entry)
     if not entries:
         raise SelectorMatchedNothing(
             feed,

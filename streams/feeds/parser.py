@@ -19,9 +19,8 @@ from typing import Any
 
 import feedparser
 
-from streams.feeds.entries import Entry, entry_key, headline_id
+from streams.feeds.entries import Entry, build_entry
 from streams.feeds.errors import FeedParseError
-from streams.feeds.text import clean_text, truncate
 from streams.feeds.urls import web_url
 
 log = logging.getLogger(__name__)
@@ -60,14 +59,12 @@ def _entries(raw: Iterable[_RawItem], *, base_url: str, feed: str) -> list[Entry
     entries: list[Entry] = []
     skipped = 0
     for item in raw:
-        title = clean_text(item.title)
-        url = web_url(item.link, base_url)
-        if not title and not url:
+        entry = build_entry(item.guid, web_url(item.link, base_url), item.title, item.summary,
+                            item.published)
+        if entry is None:
             skipped += 1
             continue
-        key = entry_key(item.guid, url, title)
-        summary = truncate(clean_text(item.summary))
-        entries.append(Entry(headline_id(key), title, url, summary, item.published))
+        entries.append(entry)
     if skipped:
         log.debug("feed %r: skipped %d entries with neither title nor link", feed, skipped)
     return entries
@@ -130,6 +127,8 @@ def _json_feed_items(body: bytes, feed: str) -> Iterator[_RawItem]:
         doc = json.loads(body.decode("utf-8-sig", errors="replace"))
     except ValueError as exc:
         raise FeedParseError(feed, f"not a feed: invalid JSON ({exc})") from exc
+    except RecursionError as exc:  # json's own bound on nesting (the recursion limit)
+        raise FeedParseError(feed, "not a feed: JSON nested too deeply") from exc
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(
         JSON_FEED_VERSION_PREFIX
     ):

@@ -156,6 +156,7 @@ def test_worker_config_is_mounted_and_valid():
     config = load_config(path)
     assert config.feeds, f"{path}: no feeds"
     assert load_rules(config.rules, source=str(path))
+    assert config.polling.block_private_addresses  # real feeds are never on a private network
 
 
 def test_prometheus_scrapes_every_worker_on_its_web_port():

@@ -14,7 +14,8 @@ from streams.demo import timeline
 from streams.demo.site import BAKU, NewsSite, Story
 from streams.demo.timeline import release, seed_stories, slugify, write_demo_config
 from streams.feeds.parser import parse_feed
-from streams.feeds.poller import FeedState, Poller
+from streams.feeds.poller import Poller
+from streams.feeds.state import FeedState
 
 T0 = datetime(2024, 5, 1, 6, 0, tzinfo=UTC)
 
@@ -92,6 +93,7 @@ async def test_demo_config_html_feed_reads_the_same_stories_as_the_rss(
     assert all(str(f.url).startswith(site.base_url) for f in config.feeds)
     poller = Poller(PollingConfig(timeout=5))
     rss, html = [await poller.poll(feed, FeedState()) for feed in config.feeds]
+    await poller.close()
     assert rss.outcome == html.outcome == "ok"
     assert [h.title for h in html.new] == [h.title for h in rss.new] == [s.title for s in stories]
     assert [h.url for h in html.new] == [h.url for h in rss.new]

@@ -9,6 +9,7 @@ import pytest
 from streams.feeds.entries import Entry, headline_id
 from streams.feeds.errors import FeedParseError
 from streams.feeds.parser import parse_feed
+from streams.feeds.parsing import parse_document
 
 DATA = Path(__file__).parent.parent / "data" / "feeds"
 BASE = "https://feeds.example.com/x/feed.xml"
@@ -139,3 +140,36 @@ def test_never_treats_bytes_as_a_path_or_url(tmp_path, monkeypatch):
     for body in (b"feed.xml", b"https://news.example.com/rss"):
         with pytest.raises(FeedParseError, match="not a feed"):
             parse_feed(body, base_url=BASE, feed="paths")
+
+
+RUSSIAN = ["Президент подписал указ о поддержке", "Курс рубля снова вырос за неделю"]
+
+
+def russian_rss(declaration: str) -> str:
+    items = "".join(f"<item><guid>g{i}</guid><title>{t}</title></item>"
+                    for i, t in enumerate(RUSSIAN))
+    return (f"<?xml version='1.0' encoding='{declaration}'?><rss version='2.0'><channel>"
+            f"<title>Новости</title>{items}</channel></rss>")
+
+
+def test_parse_document_repairs_cp1251_claiming_utf8_in_xml_and_json():
+    xml = russian_rss("utf-8").encode("cp1251")
+    doc = parse_document(xml, base_url=BASE, feed="ru", content_type="application/rss+xml",
+                         select=None)
+    assert [e.title for e in doc.entries] == RUSSIAN and doc.repaired_from == "cp1251"
+    json_feed = ('{"version": "https://jsonfeed.org/version/1.1", "items": ['
+                 + ", ".join(f'{{"id": "{i}", "title": "{t}"}}' for i, t in enumerate(RUSSIAN))
+                 + "]}").encode("cp1251")
+    doc = parse_document(json_feed, base_url=BASE, feed="ru-json",
+                         content_type="application/feed+json", select=None)
+    assert [e.title for e in doc.entries] == RUSSIAN and doc.repaired_from == "cp1251"
+
+
+def test_parse_document_trusts_valid_utf8_and_other_declared_encodings():
+    for body, content_type in ((russian_rss("utf-8").encode(), "application/rss+xml"),
+                               (russian_rss("koi8-r").encode("koi8-r"), "application/rss+xml"),
+                               (russian_rss("utf-8").encode("iso-8859-5"),
+                                "application/rss+xml; charset=iso-8859-5")):
+        doc = parse_document(body, base_url=BASE, feed="ru", content_type=content_type,
+                             select=None)
+        assert [e.title for e in doc.entries] == RUSSIAN and doc.repaired_from is None

@@ -3,16 +3,20 @@
 import asyncio
 import email.utils
 import gzip
+import ipaddress
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
+from resources import close_after_test, close_opened_resources  # noqa: F401 -- autouse
 
 from streams.config import PollingConfig
 from streams.embedded_broker import free_port
 from streams.feeds.fetcher import Fetcher, FetchError, parse_retry_after
+from streams.feeds.netguard import is_blocked
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Serve = Callable[[Handler], Awaitable[str]]
@@ -27,23 +31,23 @@ async def serve() -> AsyncIterator[Serve]:
     """Start ``handler`` for every path on 127.0.0.1; yields a function returning the base URL."""
     runners: list[web.AppRunner] = []
 
-    async def start(handler: Handler) -> str:
+    async def start(handler: Handler, host: str = "127.0.0.1") -> str:
         app = web.Application()
         app.router.add_route("GET", "/{tail:.*}", handler)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         runners.append(runner)
         port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        return f"http://127.0.0.1:{port}"
+        await web.TCPSite(runner, host, port).start()
+        return f"http://{host}:{port}"
 
     yield start
     for runner in runners:
         await runner.cleanup()
 
 
-def fetcher(**polling: float) -> Fetcher:
-    return Fetcher(PollingConfig(**polling))
+def fetcher(resolver: AbstractResolver | None = None, **polling: object) -> Fetcher:
+    return close_after_test(Fetcher(PollingConfig(**polling), resolver=resolver))
 
 
 async def conditional(request: web.Request) -> web.Response:
@@ -238,3 +242,94 @@ async def test_gzip_body_is_decoded(serve: Serve) -> None:
     base = await serve(handler)
     result = await fetcher().fetch(f"{base}/rss")
     assert result.body == BODY
+
+
+async def test_connections_are_kept_alive_and_reused(serve: Serve) -> None:
+    client_ports: list[int] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        client_ports.append(request.transport.get_extra_info("peername")[1])
+        return web.Response(body=BODY, content_type="application/rss+xml")
+
+    base = await serve(handler)
+    f = fetcher()
+    for i in range(5):
+        await f.fetch(f"{base}/feed-{i}")
+    assert len(client_ports) == 5 and len(set(client_ports)) == 1
+
+
+class NamesResolver(AbstractResolver):
+    """Resolves a few made-up names, like an /etc/hosts entry would."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[ResolveResult]:
+        return [{"hostname": host, "host": self.names[host], "port": port, "family": 2,
+                 "proto": 6, "flags": 0}]
+
+    async def close(self) -> None:
+        pass
+
+
+def test_which_addresses_are_blocked() -> None:
+    for address in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
+                    "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1",
+                    "224.0.0.1"):
+        assert is_blocked(address), address
+    for address in ("93.184.215.14", "2606:4700::1111", "8.8.8.8"):
+        assert not is_blocked(address), address
+    assert not is_blocked("10.1.2.3", [ipaddress.ip_network("10.0.0.0/8")])
+
+
+async def test_blocking_refuses_a_redirect_to_loopback(serve: Serve) -> None:
+    inner_hits: list[str] = []
+
+    async def inner(request: web.Request) -> web.Response:
+        inner_hits.append(request.path)
+        return web.Response(body=BODY)
+
+    inner_base = await serve(inner)  # 127.0.0.1
+
+    async def outer(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"{inner_base}/admin")
+
+    outer_base = await serve(outer, host="127.0.0.2")  # allowed below, as an exception
+    polling = {"block_private_addresses": True, "allow_networks": ["127.0.0.2/32"]}
+    with pytest.raises(FetchError) as caught:
+        await fetcher(**polling).fetch(f"{outer_base}/feed")
+    assert caught.value.reason == "blocked"
+    assert "127.0.0.1" in str(caught.value) and inner_hits == []
+    assert (await fetcher().fetch(f"{outer_base}/feed")).body == BODY  # the option is off
+
+
+@pytest.mark.parametrize(
+    ("url", "names"),
+    [
+        ("http://intranet.test:{port}/feed", {"intranet.test": "10.1.2.3"}),
+        ("http://localhost:{port}/feed", None),
+        ("http://169.254.169.254/latest/meta-data/", None),
+        ("http://[::ffff:127.0.0.1]:{port}/feed", None),
+    ],
+)
+async def test_blocking_refuses_names_and_literals_of_non_public_addresses(
+    serve: Serve, url: str, names: dict[str, str] | None
+) -> None:
+    hits: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(body=BODY)
+
+    port = int((await serve(handler)).rsplit(":", 1)[1])
+    resolver = NamesResolver(names) if names else None
+    with pytest.raises(FetchError) as caught:
+        await fetcher(resolver, block_private_addresses=True).fetch(url.format(port=port))
+    assert caught.value.reason == "blocked" and hits == []
+
+
+async def test_a_made_up_name_resolves_through_the_given_resolver(serve: Serve) -> None:
+    """The control for the test above: without blocking, the same name reaches the server."""
+    port = int((await serve(conditional)).rsplit(":", 1)[1])
+    f = fetcher(NamesResolver({"feeds.test": "127.0.0.1"}))
+    assert (await f.fetch(f"http://feeds.test:{port}/rss")).body == BODY

@@ -236,3 +236,14 @@ def test_format_surge_line():
         "2024-11-11 09:01:02  MEDIUM   peacekeepers  SURGE 14 mentions 09:00-09:10"
         " (baseline [1, 2, 1, 0, 2, 1], threshold 5.2)"
     )
+
+
+async def test_tokens_in_webhook_urls_are_redacted_from_errors(serve, session):
+    """A redirect loop makes aiohttp name the URL, token and all, in its error."""
+    receiver = Receiver([307] * 30)
+    url = await serve(receiver) + "?token=SECRET"
+    receiver.headers = {"Location": url}
+    result = await deliver(session, sink(url, max_attempts=1), ALERT)
+    assert not result.delivered and result.error is not None
+    assert "TooManyRedirects" in result.error and "token=***" in result.error
+    assert "SECRET" not in result.error
