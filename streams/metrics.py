@@ -64,6 +64,11 @@ ALERT_LATENCY = Histogram(
     ["stage"], registry=REGISTRY,
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
 )
+RULE_RECORDS_REJECTED = Counter(
+    "wirewatch_rule_records_rejected_total",
+    "Records of the rules topic that are not a valid rule (logged as rule_rejected, skipped).",
+    registry=REGISTRY,
+)
 SINK_DELIVERIES = Counter(
     "wirewatch_sink_deliveries_total", "Webhook deliveries by outcome (delivered, failed).",
     ["sink", "outcome"], registry=REGISTRY,

@@ -14,7 +14,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faust.cli import argument, option
 
 from agents.alerts.records import SEVERITIES, alert_passes
-from agents.alerts.rulebook import RuleRecord, read_rules_topic
+from agents.alerts.rulebook import RuleRecord, encode_key, read_rules_topic
 from agents.alerts.rules import Rule, RuleError, load_rules, load_sinks, rule_to_json
 from agents.classify.classifier import DATA_DIR
 from agents.classify.regions import load_regions
@@ -60,11 +60,11 @@ async def read_live_rules() -> dict[str, bytes]:
     live: dict[str, bytes] = {}
 
     def keep(batch: list[RuleRecord]) -> None:
-        for name, value in batch:
-            if value is None:
-                live.pop(name, None)
+        for record in batch:
+            if record.value is None:
+                live.pop(record.key, None)
             else:
-                live[name] = value
+                live[record.key] = record.value
 
     await read_rules_topic(keep, follow=False)
     return live
@@ -97,7 +97,7 @@ async def apply_rules(rules: list[Rule]) -> dict[str, list[str]]:
                 await producer.send_and_wait(RULES, key=name.encode(), value=value)
         for name in live.keys() - wanted.keys():
             changes["removed"].append(name)
-            await producer.send_and_wait(RULES, key=name.encode(), value=None)
+            await producer.send_and_wait(RULES, key=encode_key(name), value=None)
     finally:
         await producer.stop()
     return changes
@@ -113,7 +113,10 @@ async def rules(self: PlainCommand, action: str, path: str | None, as_json: bool
     """`rules apply [PATH]` publishes the config's rules (the difference); `rules list`."""
     if action == "list":
         for name, value in sorted((await read_live_rules()).items()):
-            print(value.decode() if as_json else f"{name}: {value.decode()}")
+            # poison records print too, their odd bytes escaped
+            text = value.decode("utf-8", "backslashreplace")
+            key = encode_key(name).decode("utf-8", "backslashreplace")
+            print(text if as_json else f"{key}: {text}")
         return 0
     source = path or str(settings.config_path)
     try:

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agents.alerts.regex import RegexSet, compile_regex
+
 if TYPE_CHECKING:
     from agents.alerts.rules import Rule
 
@@ -170,7 +172,7 @@ class _CompiledRule:
         for term, weight in rule.weighted.items():  # same term twice: the last spelling wins
             self.weights[term_id[term]] = weight
         self.spelling = {term_id[t]: t for t in (*rule.any_terms, *rule.all_terms, *rule.weighted)}
-        self.regex = re.compile(rule.regex, re.IGNORECASE) if rule.regex else None
+        self.regex = compile_regex(rule.regex) if rule.regex else None
         self.filters = [
             (key, _folded_set(values))
             for key, values in (
@@ -254,7 +256,9 @@ class Matcher:
         for index, compiled in enumerate(self._rules):
             for tid in {*compiled.any_ids, *compiled.all_ids, *compiled.weights}:
                 self._rules_by_term[tid].append(index)
+        # regex-only rules: one RE2 set says which of them can match a headline
         self._regex_rules = [i for i, c in enumerate(self._rules) if c.regex and not c.spelling]
+        self._regex_set = RegexSet([self._rules[i].rule.regex or "" for i in self._regex_rules])
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -280,7 +284,8 @@ class Matcher:
         """Every rule that matches ``headline`` (a classified headline dict), in rule order."""
         fields = [_tokenise(name, headline.get(name) or "") for name in FIELDS]
         found = self._occurrences(fields)
-        candidates = set(self._regex_rules)
+        regex_hits = self._regex_set.search(f.text for f in fields) if self._regex_rules else ()
+        candidates = {self._regex_rules[i] for i in regex_hits}
         for tid in found:
             candidates.update(self._rules_by_term.get(tid, ()))
         facets = _headline_facets(headline) if candidates else {}

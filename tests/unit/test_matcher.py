@@ -246,3 +246,21 @@ def test_build_alert_record():
     assert update["update"] is True
     assert update["sources_count"] == 2
     assert update["alert_id"] != alert["alert_id"]
+
+
+def test_many_regex_rules_share_one_search_and_keep_rule_order():
+    # more regex-only rules than one RE2 set holds, mixed with term rules
+    raw = [{"name": f"re{i}", "regex": rf"\bcode{i}\b"} for i in range(150)]
+    raw.insert(70, {"name": "terms", "any": ["code7"], "regex": r"\d"})
+    matcher = Matcher(load_rules(raw, source="test"))
+    found = matcher.match(headline("CODE7 and code149 today", "also code70, not code1500"))
+    assert [m.rule for m in found] == ["re7", "terms", "re70", "re149"]
+    assert [(t.field, t.text) for t in found[2].matched] == [("summary", "code70")]
+    assert matcher.match(headline("code1500 only")) == []
+
+
+def test_regex_letters_of_every_script_with_unicode_classes():
+    r = rule(regex=r"\bnagorno\W+\pL+")
+    m = match_rule(r, headline("NAGORNO-KARABAKH: Ğəncə"))
+    assert m is not None and m.matched[0].text == "NAGORNO-KARABAKH"
+    assert hits(rule(regex=r"\pL+\s\d{4}"), "Баку 2024")

@@ -229,3 +229,48 @@ def test_config_check_names_sink_rules_when_the_config_has_no_rules():
         "feeds: []\nsinks: [{name: s, url: 'https://x.example', rules: [cop29]}]\n", "w.yaml")
     assert check_rules_and_sinks(config, "w.yaml") == [
         "w.yaml: sinks[0] 's': rules: unknown rule 'cop29'"]
+
+
+@pytest.mark.parametrize(
+    ("regex", "fragment"),
+    [
+        (r"(\w)\1", r"backreferences (\1) not supported"),
+        (r"(?P<w>x)(?P=w)", "backreferences (?P=name) not supported"),
+        (r"Baku(?=\s)", "lookahead (?=...) not supported"),
+        (r"(?<!Mr\. )Aliyev", "negative lookbehind (?<!...) not supported"),
+        (r"a++", "possessive quantifiers not supported"),
+        (r"x{2000}", "invalid regular expression: invalid repetition size"),
+    ],
+)
+def test_regex_syntax_re2_cannot_run_in_linear_time_is_refused_naming_the_rule(regex, fragment):
+    found = problems([{"name": "slow", "regex": regex}])
+    assert len(found) == 1
+    assert found[0].startswith("wirewatch.yaml: rules[0] 'slow': regex: ")
+    assert fragment in found[0]
+    assert "linear time" in found[0] or "invalid regular expression" in found[0]
+
+
+# Each pattern backtracks for minutes to hours under Python's re on these headlines.
+CATASTROPHIC = """
+import json, sys
+from agents.alerts.matcher import Matcher
+from agents.alerts.rules import load_rules
+rules = load_rules([{"name": "nested", "regex": "(a+)+$"},
+                    {"name": "words", "regex": r"^(\\w+\\s?)*$"}], source="hostile.yaml")
+matcher = Matcher(rules)
+titles = ["a" * 70 + "!", "Officials say the talks in the capital will resume next week!",
+          "aaaa", "Talks resume"]
+print(json.dumps([[m.rule for m in matcher.match({"title": t})] for t in titles]))
+"""
+
+
+def test_catastrophic_regexes_are_accepted_and_run_in_linear_time():
+    import json
+    import subprocess
+    import sys
+
+    # A subprocess, so a backtracking engine fails this test by its timeout instead of
+    # hanging the suite (the bound is generous: RE2 needs microseconds).
+    run = subprocess.run([sys.executable, "-c", CATASTROPHIC], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert json.loads(run.stdout) == [[], [], ["nested", "words"], ["words"]]
