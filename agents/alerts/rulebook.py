@@ -20,8 +20,9 @@ from typing import NamedTuple
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from agents.alerts.config_rules import report_worker_rules
 from agents.alerts.matcher import Matcher
-from agents.alerts.rules import NAME_PATTERN, Rule, rule_from_json
+from agents.alerts.rules import NAME_PATTERN, Rule, printable_name, rule_from_json
 from streams import metrics
 from streams.app import app, settings
 from streams.logs import log_event
@@ -95,7 +96,7 @@ class RuleBook:
 def _reject(record: RuleRecord, error: str) -> None:
     metrics.RULE_RECORDS_REJECTED.inc()
     log_event(log, logging.ERROR, "rule_rejected", topic=RULES, partition=record.partition,
-              offset=record.offset, key=ascii(record.key), error=error)
+              offset=record.offset, key=printable_name(record.key), error=error)
 
 
 rulebook = RuleBook()
@@ -112,8 +113,8 @@ async def read_rules_topic(
         bootstrap_servers=settings.bootstrap_servers, group_id=None,
         enable_auto_commit=False, auto_offset_reset="earliest",
     )
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a broker that cannot be reached still stops it
         if not follow and RULES not in await consumer.topics():
             return
         partition = TopicPartition(RULES, 0)
@@ -138,8 +139,16 @@ async def follow_rules() -> None:
     """Every worker: read ``wirewatch.rules`` from the beginning, then follow it."""
     await rules_topic.maybe_declare()
 
+    config_path = str(settings.config_path)
+
     def loaded() -> None:
         rulebook.ready.set()
-        log_event(log, logging.INFO, "rules_loaded", rules=len(rulebook.rules))
+        log_event(log, logging.INFO if rulebook.rules else logging.WARNING, "rules_loaded",
+                  topic=RULES, rules=len(rulebook.rules))
+        report_worker_rules(log, config_path, rulebook.rules)
 
-    await read_rules_topic(rulebook.apply, follow=True, on_caught_up=loaded)
+    def apply(batch: list[RuleRecord]) -> None:
+        if rulebook.apply(batch) and rulebook.ready.is_set():
+            report_worker_rules(log, config_path, rulebook.rules)
+
+    await read_rules_topic(apply, follow=True, on_caught_up=loaded)

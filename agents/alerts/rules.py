@@ -61,6 +61,11 @@ def _valid_name(name: str) -> str:
     return name
 
 
+def printable_name(name: str) -> str:
+    """A rule name as is; a record key that is no rule name (odd bytes, spaces) quoted."""
+    return name if NAME_PATTERN.fullmatch(name) else ascii(name)
+
+
 Name = Annotated[str, AfterValidator(_valid_name)]
 Names = tuple[Annotated[str, Field(min_length=1)], ...]
 _DURATION = re.compile(r"(\d+)([smhd])")

@@ -274,3 +274,31 @@ def test_catastrophic_regexes_are_accepted_and_run_in_linear_time():
     run = subprocess.run([sys.executable, "-c", CATASTROPHIC], capture_output=True, text=True,
                          timeout=60, check=True)
     assert json.loads(run.stdout) == [[], [], ["nested", "words"], ["words"]]
+
+
+def test_worker_with_config_rules_but_none_live_warns_with_the_fix(tmp_path, caplog):
+    import logging
+
+    from agents.alerts.config_rules import report_worker_rules
+    from streams import metrics
+
+    config = tmp_path / "w.yaml"
+    config.write_text("feeds: []\nrules: [{name: cop29, any: [COP29]}]\n", encoding="utf-8")
+    log = logging.getLogger("test.rules")
+    with caplog.at_level(logging.INFO, logger="test.rules"):
+        report_worker_rules(log, str(config), {})
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith("rules_out_of_sync ")
+    assert 'differences="not live: cop29"' in record.getMessage()
+    assert "wirewatch rules apply" in record.getMessage()
+    assert metrics.RULES_OUT_OF_SYNC.labels("missing")._value.get() == 1
+
+    caplog.clear()
+    config.write_text("feeds: []\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="test.rules"):
+        report_worker_rules(log, str(config), {})
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert "rules_none" in record.getMessage() and "raises no alerts" in record.getMessage()
+    assert metrics.RULES_OUT_OF_SYNC.labels("missing")._value.get() == 0
