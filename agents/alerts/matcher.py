@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import ahocorasick
 
 from agents.alerts.regex import RegexSet, compile_regex
 
@@ -105,34 +107,42 @@ class Match:
     score: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class _Field:
-    name: str
-    text: str
-    tokens: list[str]
-    spans: list[tuple[int, int]]
+    """One field of a headline: its folded words joined by single spaces, as the automaton
+    reads them; spans in the original text are worked out only for a match."""
+
+    __slots__ = ("_spans", "joined", "name", "text")
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        folded = text.lower() if text.isascii() else text.translate(_FOLD)
+        tokens = _WORD.findall(folded)
+        self.joined = f" {' '.join(tokens)} " if tokens else ""
+        self._spans: list[tuple[int, int]] | None = None
+
+    def word_index(self, position: int) -> int:
+        """Index of the word that starts right after the space at ``position`` of ``joined``."""
+        return self.joined.count(" ", 0, position + 1) - 1
 
     def matched(self, term: str, occurrence: _Occurrence) -> MatchedTerm:
-        start, end = self.spans[occurrence.first][0], self.spans[occurrence.last][1]
+        if self._spans is None:
+            self._spans = _word_spans(self.text)
+        start, end = self._spans[occurrence.first][0], self._spans[occurrence.last][1]
         return MatchedTerm(term, self.name, start, end, self.text[start:end])
 
 
-def _tokenise(name: str, text: str) -> _Field:
+def _word_spans(text: str) -> list[tuple[int, int]]:
+    """Where each folded word of ``text`` is in ``text`` itself."""
     folded, offsets = _fold_with_offsets(text)
-    tokens, spans = [], []
-    for m in _WORD.finditer(folded):
-        tokens.append(m.group())
-        if offsets is None:
-            spans.append(m.span())
-        else:
-            # end at the next kept character, so dropped combining marks stay in the span
-            end = offsets[m.end()] if m.end() < len(offsets) else len(text)
-            spans.append((offsets[m.start()], end))
-    return _Field(name, text, tokens, spans)
+    if offsets is None:
+        return [m.span() for m in _WORD.finditer(folded)]
+    # end at the next kept character, so dropped combining marks stay in the span
+    return [(offsets[m.start()], offsets[m.end()] if m.end() < len(offsets) else len(text))
+            for m in _WORD.finditer(folded)]
 
 
-@dataclass(frozen=True, slots=True)
-class _Occurrence:
+class _Occurrence(NamedTuple):
     field: int  # index into the headline's fields
     first: int  # word index of the term's first word
     last: int  # word index of its last word
@@ -143,17 +153,11 @@ class _Term:
     tokens: tuple[str, ...]
     prefix: bool
 
-    def occurs_at(self, tokens: Sequence[str], i: int) -> bool:
-        """Whether the words after the first (already checked) match from ``tokens[i]``."""
-        n = len(self.tokens)
-        if i + n > len(tokens):
-            return False
-        for k in range(1, n):
-            word = tokens[i + k]
-            want = self.tokens[k]
-            if not (word.startswith(want) if self.prefix and k == n - 1 else word == want):
-                return False
-        return True
+    @property
+    def key(self) -> str:
+        """How the term reads in ``_Field.joined``: words between spaces; a prefix term
+        lacks the closing space, so its last word may go on."""
+        return f" {' '.join(self.tokens)}" + ("" if self.prefix else " ")
 
 
 def _folded_set(values: Iterable[str]) -> frozenset[str]:
@@ -185,27 +189,58 @@ class _CompiledRule:
         ]
 
 
-def _headline_facets(headline: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-    """Case-folded filter values of a headline: feed, topic labels and codes, regions, countries."""
+    def triggers(self, uses: Mapping[int, int]) -> set[int]:
+        """Terms of which at least one must occur for the rule to match, so the rule is
+        checked only when one did: its ``all`` term that the fewest rules use, else all its
+        ``any`` terms, else the heaviest weighted terms without which the others cannot
+        reach the threshold. (Regex-only rules have none: the regex set finds them.)"""
+        if self.all_ids:
+            return {min(self.all_ids, key=lambda t: (uses[t], t))}
+        if self.any_ids:
+            return set(self.any_ids)
+        positive = sorted((w, t) for t, w in self.weights.items() if w > 0)
+        rest = sum(w for w, _ in positive)
+        needed = set()
+        while positive and rest >= (self.rule.threshold or 0):
+            weight, tid = positive.pop()
+            needed.add(tid)
+            rest -= weight
+        return needed
 
-    def values(items: object, *keys: str) -> frozenset[str]:
-        if not isinstance(items, list):
-            return frozenset()
-        return frozenset(
-            value.casefold()
-            for item in items
-            if isinstance(item, Mapping)
-            for key in keys
-            if isinstance(value := item.get(key), str)
-        )
 
-    feed = headline.get("feed")
-    return {
-        "feeds": frozenset({feed.casefold()} if isinstance(feed, str) else ()),
-        "topics": values(headline.get("topics"), "label", "code"),
-        "regions": values(headline.get("regions"), "name"),
-        "countries": values(headline.get("countries"), "code", "name"),
-    }
+def _values(items: object, *keys: str) -> frozenset[str]:
+    if not isinstance(items, list):
+        return frozenset()
+    return frozenset(
+        value.casefold()
+        for item in items
+        if isinstance(item, Mapping)
+        for key in keys
+        if isinstance(value := item.get(key), str)
+    )
+
+
+class _Facets(dict[str, frozenset[str]]):
+    """Case-folded filter values of a headline (feed, topic labels and codes, regions,
+    countries), each worked out when a rule first asks for it."""
+
+    def __init__(self, headline: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._headline = headline
+
+    def __missing__(self, key: str) -> frozenset[str]:
+        headline = self._headline
+        if key == "feeds":
+            feed = headline.get("feed")
+            value = frozenset({feed.casefold()} if isinstance(feed, str) else ())
+        elif key == "topics":
+            value = _values(headline.get("topics"), "label", "code")
+        elif key == "regions":
+            value = _values(headline.get("regions"), "name")
+        else:
+            value = _values(headline.get("countries"), "code", "name")
+        self[key] = value
+        return value
 
 
 def _within(groups: list[list[_Occurrence]], near: int) -> bool:
@@ -228,6 +263,9 @@ def _within(groups: list[list[_Occurrence]], near: int) -> bool:
     return False
 
 
+Found = dict[int, list[tuple[int, int]]]  # term id -> (field index, position in its text)
+
+
 class Matcher:
     """All live rules compiled together; rebuild it when the rule set changes."""
 
@@ -243,18 +281,21 @@ class Matcher:
                     by_key[key] = len(self._terms)
                     self._terms.append(_Term(*key))
                 term_id[term] = by_key[key]
-        self._exact: dict[str, list[int]] = defaultdict(list)
-        self._prefix: dict[str, list[int]] = defaultdict(list)
+        # one automaton over every term: key -> (key length, term ids)
+        by_text: dict[str, list[int]] = defaultdict(list)
         for tid, term in enumerate(self._terms):
-            if term.prefix and len(term.tokens) == 1:
-                self._prefix[term.tokens[0]].append(tid)
-            else:
-                self._exact[term.tokens[0]].append(tid)
-        self._prefix_lengths = sorted({len(p) for p in self._prefix})
+            by_text[term.key].append(tid)
+        self._automaton: ahocorasick.Automaton | None = None
+        if by_text:
+            self._automaton = ahocorasick.Automaton()
+            for key, tids in by_text.items():
+                self._automaton.add_word(key, (len(key), tuple(tids)))
+            self._automaton.make_automaton()
         self._rules = [_CompiledRule(rule, term_id) for rule in rules]
+        uses = Counter(t for c in self._rules for t in {*c.any_ids, *c.all_ids, *c.weights})
         self._rules_by_term: dict[int, list[int]] = defaultdict(list)
         for index, compiled in enumerate(self._rules):
-            for tid in {*compiled.any_ids, *compiled.all_ids, *compiled.weights}:
+            for tid in sorted(compiled.triggers(uses)):
                 self._rules_by_term[tid].append(index)
         # regex-only rules: one RE2 set says which of them can match a headline
         self._regex_rules = [i for i, c in enumerate(self._rules) if c.regex and not c.spelling]
@@ -263,32 +304,35 @@ class Matcher:
     def __len__(self) -> int:
         return len(self._rules)
 
-    def _occurrences(self, fields: list[_Field]) -> dict[int, list[_Occurrence]]:
-        found: dict[int, list[_Occurrence]] = defaultdict(list)
-        exact, prefix, lengths, terms = self._exact, self._prefix, self._prefix_lengths, self._terms
+    def _found(self, fields: list[_Field]) -> dict[int, list[tuple[int, int]]]:
+        """Term id -> where it occurs, as (field index, position in ``joined``): one pass of
+        the automaton per field; word indices are worked out only when a rule needs them."""
+        found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        if self._automaton is None:
+            return found
         for f, field in enumerate(fields):
-            tokens = field.tokens
-            for i, token in enumerate(tokens):
-                for tid in exact.get(token, ()):
-                    term = terms[tid]
-                    if len(term.tokens) == 1 or term.occurs_at(tokens, i):
-                        found[tid].append(_Occurrence(f, i, i + len(term.tokens) - 1))
-                for length in lengths:
-                    if length > len(token):
-                        break
-                    for tid in prefix.get(token[:length], ()):
-                        found[tid].append(_Occurrence(f, i, i))
+            if not field.joined:
+                continue
+            for end, (length, tids) in self._automaton.iter(field.joined):
+                place = (f, end - length + 1)
+                for tid in tids:
+                    found[tid].append(place)
         return found
+
+    def _occurrences(self, tid: int, found: Found, fields: list[_Field]) -> list[_Occurrence]:
+        words = len(self._terms[tid].tokens)
+        return [_Occurrence(f, first, first + words - 1) for f, position in found.get(tid, ())
+                for first in (fields[f].word_index(position),)]
 
     def match(self, headline: Mapping[str, Any]) -> list[Match]:
         """Every rule that matches ``headline`` (a classified headline dict), in rule order."""
-        fields = [_tokenise(name, headline.get(name) or "") for name in FIELDS]
-        found = self._occurrences(fields)
+        fields = [_Field(name, headline.get(name) or "") for name in FIELDS]
+        found = self._found(fields)
         regex_hits = self._regex_set.search(f.text for f in fields) if self._regex_rules else ()
         candidates = {self._regex_rules[i] for i in regex_hits}
         for tid in found:
             candidates.update(self._rules_by_term.get(tid, ()))
-        facets = _headline_facets(headline) if candidates else {}
+        facets = _Facets(headline)
         matches = []
         for index in sorted(candidates):
             result = self._evaluate(self._rules[index], fields, found, facets)
@@ -300,8 +344,8 @@ class Matcher:
         self,
         rule: _CompiledRule,
         fields: list[_Field],
-        found: dict[int, list[_Occurrence]],
-        facets: dict[str, frozenset[str]],
+        found: Found,
+        facets: _Facets,
     ) -> Match | None:
         if any(values.isdisjoint(facets[key]) for key, values in rule.filters):
             return None
@@ -326,15 +370,16 @@ class Matcher:
             if not regex_hits:
                 return None
         if rule.rule.near is not None:
-            groups = [found[t] for t in rule.all_ids]
+            groups = [self._occurrences(t, found, fields) for t in rule.all_ids]
             if rule.any_ids:
-                groups.append([o for t in rule.any_ids for o in found.get(t, ())])
+                groups.append([o for t in rule.any_ids
+                               for o in self._occurrences(t, found, fields)])
             if not _within(groups, rule.rule.near):
                 return None
         hits = [
             fields[o.field].matched(spelling, o)
             for tid, spelling in rule.spelling.items()
-            for o in found.get(tid, ())
+            for o in self._occurrences(tid, found, fields)
         ]
         matched = sorted(hits + regex_hits, key=lambda m: (FIELDS.index(m.field), m.start, m.end))
         return Match(rule.rule.name, rule.rule.severity, tuple(matched), score)

@@ -20,7 +20,7 @@ import re2
 
 MAX_REGEX_LENGTH = 1000
 REGEX_MEMORY = 8 << 20  # bytes RE2 may use for one compiled rule regex
-SET_CHUNK = 64  # patterns per RE2::Set: keeps each set's DFA small
+SET_CHUNK = 256  # patterns per RE2::Set: keeps each set's DFA small
 SET_MEMORY = 64 << 20
 
 Regex = re2._Regexp
@@ -99,7 +99,8 @@ class RegexSet:
         for text in texts:
             if not text:
                 continue
+            encoded = text.encode()  # once for every set, not once per set
             for base, search_set in self._sets:
-                found.update(base + i for i in search_set.Match(text) or ())
+                found.update(base + i for i in search_set.Match(encoded) or ())
             found.update(i for i, regex in self._single if regex.search(text))
         return found

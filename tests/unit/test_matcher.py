@@ -250,11 +250,14 @@ def test_build_alert_record():
 
 def test_many_regex_rules_share_one_search_and_keep_rule_order():
     # more regex-only rules than one RE2 set holds, mixed with term rules
-    raw = [{"name": f"re{i}", "regex": rf"\bcode{i}\b"} for i in range(150)]
+    from agents.alerts.regex import SET_CHUNK
+
+    raw = [{"name": f"re{i}", "regex": rf"\bcode{i}\b"} for i in range(SET_CHUNK + 50)]
     raw.insert(70, {"name": "terms", "any": ["code7"], "regex": r"\d"})
     matcher = Matcher(load_rules(raw, source="test"))
-    found = matcher.match(headline("CODE7 and code149 today", "also code70, not code1500"))
-    assert [m.rule for m in found] == ["re7", "terms", "re70", "re149"]
+    last = f"code{SET_CHUNK + 49}"
+    found = matcher.match(headline(f"CODE7 and {last} today", "also code70, not code1500"))
+    assert [m.rule for m in found] == ["re7", "terms", "re70", f"re{SET_CHUNK + 49}"]
     assert [(t.field, t.text) for t in found[2].matched] == [("summary", "code70")]
     assert matcher.match(headline("code1500 only")) == []
 
