@@ -285,9 +285,14 @@ def main() -> None:
     versions = [("now", now)]
     if args.before:
         before = measure(load_matcher(args.before), rules, headlines, args.runs)
-        same = comparable(before["results"]) == comparable(now["results"])
+        regex_rules = {r.name for r in rules if r.regex}
+        differ = [name for a, b in zip(comparable(before["results"]),
+                                       comparable(now["results"]), strict=True)
+                  for name in {x[0] for x in a} ^ {x[0] for x in b} | {
+                      x[0] for x in a if x not in b}]
         versions.insert(0, (f"before ({args.before})", before))
-        print(f"same matches as before: {same}")
+        print(f"matches that differ from before: {len(differ)}, all of regex rules: "
+              f"{set(differ) <= regex_rules} (RE2's \\b and \\w are ASCII: see README)")
     for label, result in versions:
         matches = sum(map(len, result["results"]))
         print(f"{label}: {n / result['match_s']:,.0f} headlines/s "
