@@ -8,17 +8,15 @@ consecutive words (``COP-29`` matches ``COP 29``, never ``COP290``); a trailing 
 makes the last word a prefix. Scripts written without spaces (Chinese, Japanese, Thai)
 form long words, so terms in them only match whole runs.
 
-All distinct terms of all rules sit in one index keyed by their first word (exact words in
-a dict, wildcard prefixes in a dict probed by length), so a headline costs one pass over
-its words plus work for the rules whose terms actually occur; ``regex`` rules are searched
-separately on the original text (case-insensitive). Spans in results point into the
-original title or summary.
+All distinct terms of all rules are keys of one Aho-Corasick automaton over the folded words
+joined by single spaces, so a field costs one pass whatever the number of rules. A rule is
+checked only when a term it cannot match without occurred (see ``_CompiledRule.triggers``);
+regex-only rules are found by RE2 sets (``regex.py``). Spans in results point into the
+original title or summary and are worked out only for matches.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,66 +24,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ahocorasick
 
+from agents.alerts.folding import FOLD, WORD, fold_with_offsets, term_tokens
+from agents.alerts.folding import words as words  # stories.py imports it from here
 from agents.alerts.regex import RegexSet, compile_regex
 
 if TYPE_CHECKING:
     from agents.alerts.rules import Rule
 
 FIELDS = ("title", "summary")
-_WORD = re.compile(r"[^\W_]+")
-
-
-class _FoldTable(dict[int, str]):
-    """``str.translate`` table folding one character: NFKD, marks dropped, casefolded."""
-
-    def __missing__(self, code: int) -> str:
-        decomposed = unicodedata.normalize("NFKD", chr(code))
-        folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-        self[code] = folded
-        return folded
-
-
-class _OddTable(dict[int, int | None]):
-    """``str.translate`` table deleting characters that fold to exactly one character."""
-
-    def __missing__(self, code: int) -> int | None:
-        value = None if len(_FOLD[code]) == 1 else code
-        self[code] = value
-        return value
-
-
-_FOLD = _FoldTable()
-_ODD = _OddTable()
-
-
-def _fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
-    """Folded text and, unless it has the same length, the original index of every character."""
-    if text.isascii():
-        return text.lower(), None
-    folded = text.translate(_FOLD)
-    if not text.translate(_ODD):  # every character folded to one: offsets are unchanged
-        return folded, None
-    offsets: list[int] = []
-    for index, ch in enumerate(text):
-        offsets.extend([index] * len(_FOLD[ord(ch)]))
-    return folded, offsets
-
-
-def fold(text: str) -> str:
-    """``text`` without case or accents (NFKD, combining marks removed, casefolded)."""
-    return _fold_with_offsets(text)[0]
-
-
-def words(text: str) -> list[str]:
-    """The folded words of ``text``."""
-    return _WORD.findall(fold(text))
-
-
-def term_tokens(term: str) -> tuple[str, ...]:
-    """The folded words of a rule term (a trailing ``*`` is not part of them)."""
-    return tuple(words(term.rstrip().removesuffix("*")))
-
-
 @dataclass(frozen=True, slots=True)
 class MatchedTerm:
     """One occurrence: the rule's term, where it is, and the original text it covers."""
@@ -116,8 +62,8 @@ class _Field:
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.text = text
-        folded = text.lower() if text.isascii() else text.translate(_FOLD)
-        tokens = _WORD.findall(folded)
+        folded = text.lower() if text.isascii() else text.translate(FOLD)
+        tokens = WORD.findall(folded)
         self.joined = f" {' '.join(tokens)} " if tokens else ""
         self._spans: list[tuple[int, int]] | None = None
 
@@ -134,12 +80,12 @@ class _Field:
 
 def _word_spans(text: str) -> list[tuple[int, int]]:
     """Where each folded word of ``text`` is in ``text`` itself."""
-    folded, offsets = _fold_with_offsets(text)
+    folded, offsets = fold_with_offsets(text)
     if offsets is None:
-        return [m.span() for m in _WORD.finditer(folded)]
+        return [m.span() for m in WORD.finditer(folded)]
     # end at the next kept character, so dropped combining marks stay in the span
     return [(offsets[m.start()], offsets[m.end()] if m.end() < len(offsets) else len(text))
-            for m in _WORD.finditer(folded)]
+            for m in WORD.finditer(folded)]
 
 
 class _Occurrence(NamedTuple):

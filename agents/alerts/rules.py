@@ -47,7 +47,7 @@ from pydantic import (
     field_validator,
 )
 
-from agents.alerts.matcher import term_tokens
+from agents.alerts.folding import term_tokens
 from agents.alerts.records import ALERT_FIELDS
 from agents.alerts.regex import compile_regex
 

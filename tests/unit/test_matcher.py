@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agents.alerts.matcher import Matcher, fold, match_rule, words
+from agents.alerts.folding import fold, words
+from agents.alerts.matcher import Matcher, match_rule
 from agents.alerts.records import build_alert
 from agents.alerts.regex import compile_regex
 from agents.alerts.rules import load_rules
