@@ -35,22 +35,20 @@ FOLD = _FoldTable()
 _ODD = _OddTable()
 
 
-def fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
-    """Folded text and, unless it has the same length, the original index of every character."""
-    if text.isascii():
-        return text.lower(), None
-    folded = text.translate(FOLD)
-    if not text.translate(_ODD):  # every character folded to one: offsets are unchanged
-        return folded, None
+def fold(text: str) -> str:
+    """``text`` without case or accents (NFKD, combining marks removed, casefolded)."""
+    return text.lower() if text.isascii() else text.translate(FOLD)
+
+
+def char_offsets(text: str) -> list[int] | None:
+    """The index in ``text`` of every character of ``fold(text)``; None when they are the
+    same (every character folded to exactly one)."""
+    if text.isascii() or not text.translate(_ODD):
+        return None
     offsets: list[int] = []
     for index, ch in enumerate(text):
         offsets.extend([index] * len(FOLD[ord(ch)]))
-    return folded, offsets
-
-
-def fold(text: str) -> str:
-    """``text`` without case or accents (NFKD, combining marks removed, casefolded)."""
-    return fold_with_offsets(text)[0]
+    return offsets
 
 
 def words(text: str) -> list[str]:

@@ -17,14 +17,16 @@ original title or summary and are worked out only for matches.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ahocorasick
 
-from agents.alerts.folding import FOLD, WORD, fold_with_offsets, term_tokens
+from agents.alerts.folding import WORD, char_offsets, fold, term_tokens
 from agents.alerts.folding import words as words  # stories.py imports it from here
 from agents.alerts.regex import RegexSet, compile_regex
 
@@ -53,16 +55,19 @@ class Match:
     score: float | None = None
 
 
+_second = itemgetter(1)
+
+
 class _Field:
     """One field of a headline: its folded words joined by single spaces, as the automaton
     reads them; spans in the original text are worked out only for a match."""
 
-    __slots__ = ("_spans", "joined", "name", "text")
+    __slots__ = ("_spans", "folded", "joined", "name", "text")
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.text = text
-        folded = text.lower() if text.isascii() else text.translate(FOLD)
+        self.folded = folded = fold(text)
         tokens = WORD.findall(folded)
         self.joined = f" {' '.join(tokens)} " if tokens else ""
         self._spans: list[tuple[int, int]] | None = None
@@ -71,21 +76,20 @@ class _Field:
         """Index of the word that starts right after the space at ``position`` of ``joined``."""
         return self.joined.count(" ", 0, position + 1) - 1
 
+    def _word_spans(self) -> list[tuple[int, int]]:
+        """Where each folded word is in the original text."""
+        spans = [m.span() for m in WORD.finditer(self.folded)]
+        offsets = char_offsets(self.text)
+        if offsets is None:  # every character folded to one: positions are unchanged
+            return spans
+        # end at the next kept character, so dropped combining marks stay in the span
+        return [(offsets[a], offsets[b] if b < len(offsets) else len(self.text)) for a, b in spans]
+
     def matched(self, term: str, occurrence: _Occurrence) -> MatchedTerm:
         if self._spans is None:
-            self._spans = _word_spans(self.text)
+            self._spans = self._word_spans()
         start, end = self._spans[occurrence.first][0], self._spans[occurrence.last][1]
         return MatchedTerm(term, self.name, start, end, self.text[start:end])
-
-
-def _word_spans(text: str) -> list[tuple[int, int]]:
-    """Where each folded word of ``text`` is in ``text`` itself."""
-    folded, offsets = fold_with_offsets(text)
-    if offsets is None:
-        return [m.span() for m in WORD.finditer(folded)]
-    # end at the next kept character, so dropped combining marks stay in the span
-    return [(offsets[m.start()], offsets[m.end()] if m.end() < len(offsets) else len(text))
-            for m in WORD.finditer(folded)]
 
 
 class _Occurrence(NamedTuple):
@@ -209,9 +213,6 @@ def _within(groups: list[list[_Occurrence]], near: int) -> bool:
     return False
 
 
-Found = dict[int, list[tuple[int, int]]]  # term id -> (field index, position in its text)
-
-
 class Matcher:
     """All live rules compiled together; rebuild it when the rule set changes."""
 
@@ -227,19 +228,17 @@ class Matcher:
                     by_key[key] = len(self._terms)
                     self._terms.append(_Term(*key))
                 term_id[term] = by_key[key]
-        # one automaton over every term: key -> (key length, term ids)
-        by_text: dict[str, list[int]] = defaultdict(list)
-        for tid, term in enumerate(self._terms):
-            by_text[term.key].append(tid)
+        # one automaton over every term: key -> term id; terms are distinct
+        # (words, prefix) pairs and words hold no spaces, so no two terms share a key
         self._automaton: ahocorasick.Automaton | None = None
-        if by_text:
+        if self._terms:
             self._automaton = ahocorasick.Automaton()
-            for key, tids in by_text.items():
-                self._automaton.add_word(key, (len(key), tuple(tids)))
+            for tid, term in enumerate(self._terms):
+                self._automaton.add_word(term.key, tid)
             self._automaton.make_automaton()
         self._rules = [_CompiledRule(rule, term_id) for rule in rules]
         uses = Counter(t for c in self._rules for t in {*c.any_ids, *c.all_ids, *c.weights})
-        self._rules_by_term: dict[int, list[int]] = defaultdict(list)
+        self._rules_by_term: list[list[int]] = [[] for _ in self._terms]  # by term id
         for index, compiled in enumerate(self._rules):
             for tid in sorted(compiled.triggers(uses)):
                 self._rules_by_term[tid].append(index)
@@ -250,25 +249,29 @@ class Matcher:
     def __len__(self) -> int:
         return len(self._rules)
 
-    def _found(self, fields: list[_Field]) -> dict[int, list[tuple[int, int]]]:
-        """Term id -> where it occurs, as (field index, position in ``joined``): one pass of
-        the automaton per field; word indices are worked out only when a rule needs them."""
-        found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    def _found(self, fields: list[_Field]) -> set[int]:
+        """Ids of the terms that occur: one pass of the automaton per field. Where they
+        occur is worked out only for the rules that need it (``_occurrences``)."""
         if self._automaton is None:
-            return found
-        for f, field in enumerate(fields):
-            if not field.joined:
-                continue
-            for end, (length, tids) in self._automaton.iter(field.joined):
-                place = (f, end - length + 1)
-                for tid in tids:
-                    found[tid].append(place)
+            return set()
+        found: set[int] = set()
+        for field in fields:
+            if field.joined:
+                found.update(map(_second, self._automaton.iter(field.joined)))  # in C
         return found
 
-    def _occurrences(self, tid: int, found: Found, fields: list[_Field]) -> list[_Occurrence]:
-        words = len(self._terms[tid].tokens)
-        return [_Occurrence(f, first, first + words - 1) for f, position in found.get(tid, ())
-                for first in (fields[f].word_index(position),)]
+    def _occurrences(self, tid: int, fields: list[_Field]) -> list[_Occurrence]:
+        """Every occurrence of a term that occurs, found again with ``str.find``."""
+        term = self._terms[tid]
+        key, words = term.key, len(term.tokens)
+        occurrences = []
+        for f, field in enumerate(fields):
+            position = field.joined.find(key)
+            while position != -1:
+                first = field.word_index(position)
+                occurrences.append(_Occurrence(f, first, first + words - 1))
+                position = field.joined.find(key, position + 1)  # keys may share a space
+        return occurrences
 
     def match(self, headline: Mapping[str, Any]) -> list[Match]:
         """Every rule that matches ``headline`` (a classified headline dict), in rule order."""
@@ -276,8 +279,7 @@ class Matcher:
         found = self._found(fields)
         regex_hits = self._regex_set.search(f.text for f in fields) if self._regex_rules else ()
         candidates = {self._regex_rules[i] for i in regex_hits}
-        for tid in found:
-            candidates.update(self._rules_by_term.get(tid, ()))
+        candidates.update(chain.from_iterable(map(self._rules_by_term.__getitem__, found)))
         facets = _Facets(headline)
         matches = []
         for index in sorted(candidates):
@@ -290,7 +292,7 @@ class Matcher:
         self,
         rule: _CompiledRule,
         fields: list[_Field],
-        found: Found,
+        found: set[int],
         facets: _Facets,
     ) -> Match | None:
         if any(values.isdisjoint(facets[key]) for key, values in rule.filters):
@@ -316,16 +318,17 @@ class Matcher:
             if not regex_hits:
                 return None
         if rule.rule.near is not None:
-            groups = [self._occurrences(t, found, fields) for t in rule.all_ids]
+            groups = [self._occurrences(t, fields) for t in rule.all_ids]
             if rule.any_ids:
-                groups.append([o for t in rule.any_ids
-                               for o in self._occurrences(t, found, fields)])
+                groups.append([o for t in rule.any_ids if t in found
+                               for o in self._occurrences(t, fields)])
             if not _within(groups, rule.rule.near):
                 return None
         hits = [
             fields[o.field].matched(spelling, o)
             for tid, spelling in rule.spelling.items()
-            for o in self._occurrences(tid, found, fields)
+            if tid in found
+            for o in self._occurrences(tid, fields)
         ]
         matched = sorted(hits + regex_hits, key=lambda m: (FIELDS.index(m.field), m.start, m.end))
         return Match(rule.rule.name, rule.rule.severity, tuple(matched), score)

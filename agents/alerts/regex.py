@@ -20,7 +20,7 @@ import re2
 
 MAX_REGEX_LENGTH = 1000
 REGEX_MEMORY = 8 << 20  # bytes RE2 may use for one compiled rule regex
-SET_CHUNK = 256  # patterns per RE2::Set: keeps each set's DFA small
+SET_CHUNK = 512  # patterns per RE2::Set: keeps each set's DFA small
 SET_MEMORY = 64 << 20
 
 Regex = re2._Regexp
