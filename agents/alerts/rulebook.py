@@ -58,18 +58,24 @@ class RuleBook:
         self.matcher = Matcher(())
         self.ready = asyncio.Event()
 
-    def apply(self, records: Iterable[RuleRecord | tuple[str, bytes | None]]) -> bool:
+    def apply(self, records: Iterable[RuleRecord | tuple[str, bytes | None]],
+              *, rebuild: bool = True) -> bool:
         """Apply (key, value) records in order; True when the rule set changed.
 
-        The matcher is rebuilt once per call, not per record: on start-up the whole topic
-        arrives in a few batches.
+        The matcher is rebuilt once per call, not per record, and not at all with
+        ``rebuild=False``: on start-up the topic arrives in batches, and the matcher (300 ms
+        at 10,000 rules) is built once, by ``rebuild()``, when all of them are in.
         """
         changed = False
         for record in records:
             changed |= self._apply_one(RuleRecord(*record))
-        if changed:
-            self.matcher = Matcher(self.rules.values())
+        if changed and rebuild:
+            self.rebuild()
         return changed
+
+    def rebuild(self) -> None:
+        """Compile the matcher for the current rules."""
+        self.matcher = Matcher(self.rules.values())
 
     def _apply_one(self, record: RuleRecord) -> bool:
         key, value = record.key, record.value
@@ -142,13 +148,15 @@ async def follow_rules() -> None:
     config_path = str(settings.config_path)
 
     def loaded() -> None:
+        rulebook.rebuild()
         rulebook.ready.set()
         log_event(log, logging.INFO if rulebook.rules else logging.WARNING, "rules_loaded",
                   topic=RULES, rules=len(rulebook.rules))
         report_worker_rules(log, config_path, rulebook.rules)
 
     def apply(batch: list[RuleRecord]) -> None:
-        if rulebook.apply(batch) and rulebook.ready.is_set():
+        following = rulebook.ready.is_set()  # before that, ``loaded`` builds the matcher
+        if rulebook.apply(batch, rebuild=following) and following:
             report_worker_rules(log, config_path, rulebook.rules)
 
     await read_rules_topic(apply, follow=True, on_caught_up=loaded)

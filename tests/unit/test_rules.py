@@ -302,3 +302,15 @@ def test_worker_with_config_rules_but_none_live_warns_with_the_fix(tmp_path, cap
     assert record.levelno == logging.WARNING
     assert "rules_none" in record.getMessage() and "raises no alerts" in record.getMessage()
     assert metrics.RULES_OUT_OF_SYNC.labels("missing")._value.get() == 0
+
+
+def test_rulebook_builds_the_matcher_once_when_told_during_start_up():
+    from agents.alerts.rulebook import RuleBook
+
+    book = RuleBook()
+    rules = [Rule(name=f"r{i}", any=[f"w{i}"]) for i in range(3)]
+    for rule in rules:  # start-up: the topic arrives in batches
+        assert book.apply([(rule.name, rule_to_json(rule).encode())], rebuild=False)
+    assert len(book.matcher) == 0 and len(book.rules) == 3
+    book.rebuild()
+    assert [m.rule for m in book.matcher.match({"title": "w0 and w2"})] == ["r0", "r2"]
