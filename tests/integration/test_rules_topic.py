@@ -29,6 +29,7 @@ POISON = [  # (key, value) after one valid rule at offset 0
     (b"\xff\xfe", json.dumps({"name": "x", "any": ["x"]}).encode()),
     (b"garbage", b"\x00\xff\xfe\x80 not json"),
     (b"listy", b'[{"name": "listy", "any": ["x"]}]'),
+    (b"backref", json.dumps({"name": "backref", "regex": r"(\w+) \1"}).encode()),
 ]
 
 
@@ -83,15 +84,17 @@ async def test_poison_rule_records_are_skipped_and_drift_is_reported(
         f"topic={topic} partition=0 offset=2 key='\\udcff\\udcfe'",
         f"topic={topic} partition=0 offset=3 key=garbage",
         f"topic={topic} partition=0 offset=4 key=listy",
+        f"topic={topic} partition=0 offset=5 key=backref",
     ]
     assert logged(r"offset=1 key=deep error=.*nested too deeply")
     assert logged(r"offset=4 key=listy error=.*must be a mapping, not list")
+    assert logged(r"offset=5 key=backref error=.*regex: backreferences")
     assert logged(r"rules_loaded topic=\S+ rules=1")
     assert logged(r"rules_out_of_sync .*differences=\"not live: cop29\" "
                   r"fix=\"run `wirewatch rules apply`")
     assert worker.proc is not None and worker.proc.poll() is None
     metrics = worker.metrics()
-    assert metrics[("wirewatch_rule_records_rejected_total", ())] == 4
+    assert metrics[("wirewatch_rule_records_rejected_total", ())] == len(POISON)
     assert metrics[("wirewatch_rules_live", ())] == 1
     assert metrics[("wirewatch_rules_out_of_sync", (("kind", "missing"),))] == 1
 

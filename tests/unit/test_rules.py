@@ -314,3 +314,15 @@ def test_rulebook_builds_the_matcher_once_when_told_during_start_up():
     assert len(book.matcher) == 0 and len(book.rules) == 3
     book.rebuild()
     assert [m.rule for m in book.matcher.match({"title": "w0 and w2"})] == ["r0", "r2"]
+
+
+def test_check_config_names_file_line_and_rule_of_an_unsupported_regex(tmp_path):
+    import agents.alerts.commands  # noqa: F401 -- registers the rules check
+    from streams.config import config_problems
+
+    config = tmp_path / "w.yaml"
+    config.write_text('feeds: []\nrules:\n  - name: ok\n    any: [x]\n  - name: slow\n'
+                      '    regex: "^(?=.*Baku)"\n', encoding="utf-8")
+    [problem] = config_problems(config)
+    assert problem.startswith(f"{config}:6: rules[1] 'slow': regex: lookahead (?=...) not "
+                              "supported: rule regexes run on RE2")
