@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ahocorasick
@@ -56,6 +56,7 @@ class Match:
 
 
 _second = itemgetter(1)
+_span = methodcaller("span")
 
 
 class _Field:
@@ -78,7 +79,7 @@ class _Field:
 
     def _word_spans(self) -> list[tuple[int, int]]:
         """Where each folded word is in the original text."""
-        spans = [m.span() for m in WORD.finditer(self.folded)]
+        spans = list(map(_span, WORD.finditer(self.folded)))  # in C
         offsets = char_offsets(self.text)
         if offsets is None:  # every character folded to one: positions are unchanged
             return spans
@@ -102,12 +103,13 @@ class _Occurrence(NamedTuple):
 class _Term:
     tokens: tuple[str, ...]
     prefix: bool
+    key: str  # how it reads in ``_Field.joined`` (see ``of``)
 
-    @property
-    def key(self) -> str:
-        """How the term reads in ``_Field.joined``: words between spaces; a prefix term
-        lacks the closing space, so its last word may go on."""
-        return f" {' '.join(self.tokens)}" + ("" if self.prefix else " ")
+    @classmethod
+    def of(cls, tokens: tuple[str, ...], prefix: bool) -> _Term:
+        """The term's words between spaces; a prefix term lacks the closing space, so its
+        last word may go on."""
+        return cls(tokens, prefix, f" {' '.join(tokens)}" + ("" if prefix else " "))
 
 
 def _folded_set(values: Iterable[str]) -> frozenset[str]:
@@ -226,7 +228,7 @@ class Matcher:
                 key = (term_tokens(term), term.rstrip().endswith("*"))
                 if key not in by_key:
                     by_key[key] = len(self._terms)
-                    self._terms.append(_Term(*key))
+                    self._terms.append(_Term.of(*key))
                 term_id[term] = by_key[key]
         # one automaton over every term: key -> term id; terms are distinct
         # (words, prefix) pairs and words hold no spaces, so no two terms share a key
