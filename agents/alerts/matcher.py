@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ahocorasick
@@ -56,40 +56,53 @@ class Match:
 
 
 _second = itemgetter(1)
-_span = methodcaller("span")
 
 
 class _Field:
     """One field of a headline: its folded words joined by single spaces, as the automaton
     reads them; spans in the original text are worked out only for a match."""
 
-    __slots__ = ("_spans", "folded", "joined", "name", "text")
+    __slots__ = ("_offsets", "_offsets_known", "_spans", "_tokens", "folded", "joined", "name",
+                 "text")
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.text = text
         self.folded = folded = fold(text)
-        tokens = WORD.findall(folded)
+        self._tokens = tokens = WORD.findall(folded)
         self.joined = f" {' '.join(tokens)} " if tokens else ""
-        self._spans: list[tuple[int, int]] | None = None
+        self._spans: list[tuple[int, int]] = []  # of the first words in ``folded``, on demand
+        self._offsets: list[int] | None = None  # see ``char_offsets``, once known
+        self._offsets_known = False
 
     def word_index(self, position: int) -> int:
         """Index of the word that starts right after the space at ``position`` of ``joined``."""
         return self.joined.count(" ", 0, position + 1) - 1
 
-    def _word_spans(self) -> list[tuple[int, int]]:
-        """Where each folded word is in the original text."""
-        spans = list(map(_span, WORD.finditer(self.folded)))  # in C
-        offsets = char_offsets(self.text)
-        if offsets is None:  # every character folded to one: positions are unchanged
-            return spans
-        # end at the next kept character, so dropped combining marks stay in the span
-        return [(offsets[a], offsets[b] if b < len(offsets) else len(self.text)) for a, b in spans]
+    def _folded_span(self, index: int) -> tuple[int, int]:
+        """Where word ``index`` is in ``folded``: each word is the first occurrence of its
+        text after the previous word, since only non-word characters lie between them."""
+        spans, folded = self._spans, self.folded
+        end = spans[-1][1] if spans else 0
+        for token in self._tokens[len(spans) : index + 1]:
+            start = folded.find(token, end)
+            end = start + len(token)
+            spans.append((start, end))
+        return spans[index]
+
+    def _original(self, position: int) -> int:
+        """The index in ``text`` of position ``position`` of ``folded`` (or of its end)."""
+        if not self._offsets_known:
+            self._offsets, self._offsets_known = char_offsets(self.text), True
+        offsets = self._offsets
+        if offsets is None:  # every character folded to one
+            return position
+        return offsets[position] if position < len(offsets) else len(self.text)
 
     def matched(self, term: str, occurrence: _Occurrence) -> MatchedTerm:
-        if self._spans is None:
-            self._spans = self._word_spans()
-        start, end = self._spans[occurrence.first][0], self._spans[occurrence.last][1]
+        # the end is the next kept character, so dropped combining marks stay in the span
+        start = self._original(self._folded_span(occurrence.first)[0])
+        end = self._original(self._folded_span(occurrence.last)[1])
         return MatchedTerm(term, self.name, start, end, self.text[start:end])
 
 
