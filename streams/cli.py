@@ -15,7 +15,7 @@ from faust.cli import argument, option
 
 from streams.app import app, settings
 from streams.commands import PlainCommand
-from streams.config import config_problems, load_config
+from streams.config import config_problems, live_status, load_config
 from streams.display import dumps, format_headline
 from streams.feedtools.command import feeds  # noqa: F401 -- registers `wirewatch feeds`
 from streams.quickstart import run  # noqa: F401 -- registers `wirewatch run`
@@ -37,6 +37,10 @@ async def check_config(self: PlainCommand, path: str | None) -> int:
     config = load_config(target)
     print(f"{target}: OK ({len(config.feeds)} feeds, {len(config.rules)} rules, "
           f"{len(config.sinks)} sinks)")
+    # Notes on the running system (e.g. config rules vs live rules) go to stderr: stdout
+    # keeps the one OK line that scripts read; the exit code is the config's validity.
+    for line in await live_status(config, target):
+        print(line, file=sys.stderr)
     return 0
 
 

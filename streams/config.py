@@ -9,7 +9,7 @@ check-config`` can print them all at once. Sections other agents own (``rules:``
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -233,6 +233,22 @@ def register_section_check(check: SectionCheck) -> SectionCheck:
     """Let an agent validate its own section (``rules:``, ``sinks:``) in ``config_problems``."""
     _section_checks.append(check)
     return check
+
+
+LiveCheck = Callable[[WirewatchConfig, str], Awaitable[list[str]]]
+_live_checks: list[LiveCheck] = []
+
+
+def register_live_check(check: LiveCheck) -> LiveCheck:
+    """Let an agent compare a valid config with the running system for ``check-config``
+    (e.g. the config's rules with the live rules topic); it returns lines to print."""
+    _live_checks.append(check)
+    return check
+
+
+async def live_status(config: WirewatchConfig, path: str) -> list[str]:
+    """Every registered live check's lines for the valid ``config`` read from ``path``."""
+    return [line for check in _live_checks for line in await check(config, path)]
 
 
 def config_problems(path: Path | str) -> list[str]:

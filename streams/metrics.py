@@ -70,6 +70,21 @@ ALERT_LATENCY = Histogram(
     ["stage"], registry=REGISTRY,
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
 )
+RULE_RECORDS_REJECTED = Counter(
+    "wirewatch_rule_records_rejected_total",
+    "Records of the rules topic that are not a valid rule (logged as rule_rejected, skipped).",
+    registry=REGISTRY,
+)
+RULES_LIVE = Gauge(
+    "wirewatch_rules_live", "Rules live on the rules topic, as this worker read them.",
+    registry=REGISTRY,
+)
+RULES_OUT_OF_SYNC = Gauge(
+    "wirewatch_rules_out_of_sync",
+    "Rules where the live rules topic differs from the worker's config, by kind: missing "
+    "(in the config, not live), changed, extra (live, not in the config). 0 when in sync.",
+    ["kind"], registry=REGISTRY,
+)
 SINK_DELIVERIES = Counter(
     "wirewatch_sink_deliveries_total", "Webhook deliveries by outcome (delivered, failed).",
     ["sink", "outcome"], registry=REGISTRY,

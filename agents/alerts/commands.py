@@ -5,6 +5,7 @@ Also checks the ``rules:`` and ``sinks:`` sections for ``wirewatch check-config`
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import click
@@ -13,32 +14,30 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faust.cli import argument, option
 
+from agents.alerts.config_rules import FIX, diff_rules, rules_in
 from agents.alerts.records import SEVERITIES, alert_passes
-from agents.alerts.rulebook import RuleRecord, read_rules_topic
-from agents.alerts.rules import Rule, RuleError, load_rules, load_sinks, rule_to_json
-from agents.classify.classifier import DATA_DIR
-from agents.classify.regions import load_regions
-from agents.classify.topics import TopicModel
+from agents.alerts.rulebook import RuleRecord, encode_key, read_rules_topic
+from agents.alerts.rules import (
+    Rule,
+    RuleError,
+    load_sinks,
+    printable_name,
+    rule_from_json,
+    rule_to_json,
+)
 from streams.app import app, settings
 from streams.commands import PlainCommand
-from streams.config import ConfigError, WirewatchConfig, load_config, register_section_check
+from streams.config import (
+    ConfigError,
+    WirewatchConfig,
+    load_config,
+    register_live_check,
+    register_section_check,
+)
 from streams.display import dumps, format_alert
 from streams.records import Alert
 from streams.subscribe import subscribe
 from streams.topics import ALERTS, RULES
-
-
-def _known_names() -> tuple[set[str], set[str]]:
-    """Topic labels and codes, and region names, from the classifier's data files (read
-    directly: building the whole classifier would take seconds)."""
-    topics = TopicModel.load(DATA_DIR / "topics.yaml").topics
-    regions = load_regions(DATA_DIR / "regions.yaml")
-    return {n for t in topics for n in (t.label, t.code)}, {r.name for r in regions}
-
-
-def rules_in(config: WirewatchConfig, source: str) -> list[Rule]:
-    topics, regions = _known_names()
-    return load_rules(config.rules, source=source, known_topics=topics, known_regions=regions)
 
 
 @register_section_check
@@ -61,14 +60,41 @@ async def read_live_rules() -> dict[str, bytes]:
     live: dict[str, bytes] = {}
 
     def keep(batch: list[RuleRecord]) -> None:
-        for name, value in batch:
-            if value is None:
-                live.pop(name, None)
+        for record in batch:
+            if record.value is None:
+                live.pop(record.key, None)
             else:
-                live[name] = value
+                live[record.key] = record.value
 
     await read_rules_topic(keep, follow=False)
     return live
+
+
+LIVE_RULES_TIMEOUT = 15.0  # seconds check-config waits for the broker
+
+
+def _parsed(name: str, value: bytes) -> Rule | None:
+    try:
+        return rule_from_json(value, key=name)
+    except Exception:  # a poison record: reported as a changed or extra rule
+        return None
+
+
+@register_live_check
+async def compare_live_rules(config: WirewatchConfig, source: str) -> list[str]:
+    """For ``check-config``: whether the live rules topic holds the config's rules."""
+    try:
+        live = await asyncio.wait_for(read_live_rules(), LIVE_RULES_TIMEOUT)
+    except Exception as exc:  # unreachable, timed out, refused: say so, never guess
+        reason = str(exc) or type(exc).__name__
+        return [f"rules: not compared with the live topic {RULES}: cannot read it from "
+                f"{settings.broker} ({reason})"]
+    diff = diff_rules(rules_in(config, source), {n: _parsed(n, v) for n, v in live.items()})
+    if diff.in_sync:
+        return [f"rules: the live topic {RULES} on {settings.broker} has exactly the config's "
+                f"{len(live)} rules"]
+    return [f"rules: the live topic {RULES} on {settings.broker} differs from the config: "
+            f"{diff.describe()}; {FIX}"]
 
 
 async def ensure_rules_topic() -> None:
@@ -98,7 +124,7 @@ async def apply_rules(rules: list[Rule]) -> dict[str, list[str]]:
                 await producer.send_and_wait(RULES, key=name.encode(), value=value)
         for name in live.keys() - wanted.keys():
             changes["removed"].append(name)
-            await producer.send_and_wait(RULES, key=name.encode(), value=None)
+            await producer.send_and_wait(RULES, key=encode_key(name), value=None)
     finally:
         await producer.stop()
     return changes
@@ -114,7 +140,10 @@ async def rules(self: PlainCommand, action: str, path: str | None, as_json: bool
     """`rules apply [PATH]` publishes the config's rules (the difference); `rules list`."""
     if action == "list":
         for name, value in sorted((await read_live_rules()).items()):
-            print(value.decode() if as_json else f"{name}: {value.decode()}")
+            # poison records print too, their odd bytes escaped
+            text = value.decode("utf-8", "backslashreplace")
+            key = encode_key(name).decode("utf-8", "backslashreplace")
+            print(text if as_json else f"{key}: {text}")
         return 0
     source = path or str(settings.config_path)
     try:
@@ -125,7 +154,7 @@ async def rules(self: PlainCommand, action: str, path: str | None, as_json: bool
     changes = await apply_rules(wanted)
     for kind, names in changes.items():
         for name in names:
-            print(f"{kind}: {name}")
+            print(f"{kind}: {printable_name(name)}")
     print(f"{RULES}: {len(wanted)} rules live, {sum(map(len, changes.values()))} changes")
     return 0
 

@@ -8,110 +8,85 @@ consecutive words (``COP-29`` matches ``COP 29``, never ``COP290``); a trailing 
 makes the last word a prefix. Scripts written without spaces (Chinese, Japanese, Thai)
 form long words, so terms in them only match whole runs.
 
-All distinct terms of all rules sit in one index keyed by their first word (exact words in
-a dict, wildcard prefixes in a dict probed by length), so a headline costs one pass over
-its words plus work for the rules whose terms actually occur; ``regex`` rules are searched
-separately on the original text (case-insensitive). Spans in results point into the
-original title or summary.
+All distinct terms of all rules are keys of one Aho-Corasick automaton over the folded words
+joined by single spaces, so a field costs one pass whatever the number of rules. A rule is
+checked only when a term it cannot match without occurred (see ``_CompiledRule.triggers``);
+regex-only rules are found by RE2 sets (``regex.py``). Spans in results point into the
+original title or summary and are worked out only for matches.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from itertools import chain
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+import ahocorasick
+
+from agents.alerts.folding import WORD, char_offsets, fold, term_tokens
+from agents.alerts.folding import words as words  # stories.py imports it from here
+from agents.alerts.regex import RegexSet, compile_regex
 from streams.records import Match, MatchedTerm
 
 if TYPE_CHECKING:
     from agents.alerts.rules import Rule
 
 FIELDS = ("title", "summary")
-_WORD = re.compile(r"[^\W_]+")
+_second = itemgetter(1)
 
 
-class _FoldTable(dict[int, str]):
-    """``str.translate`` table folding one character: NFKD, marks dropped, casefolded."""
-
-    def __missing__(self, code: int) -> str:
-        decomposed = unicodedata.normalize("NFKD", chr(code))
-        folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-        self[code] = folded
-        return folded
-
-
-class _OddTable(dict[int, int | None]):
-    """``str.translate`` table deleting characters that fold to exactly one character."""
-
-    def __missing__(self, code: int) -> int | None:
-        value = None if len(_FOLD[code]) == 1 else code
-        self[code] = value
-        return value
-
-
-_FOLD = _FoldTable()
-_ODD = _OddTable()
-
-
-def _fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
-    """Folded text and, unless it has the same length, the original index of every character."""
-    if text.isascii():
-        return text.lower(), None
-    folded = text.translate(_FOLD)
-    if not text.translate(_ODD):  # every character folded to one: offsets are unchanged
-        return folded, None
-    offsets: list[int] = []
-    for index, ch in enumerate(text):
-        offsets.extend([index] * len(_FOLD[ord(ch)]))
-    return folded, offsets
-
-
-def fold(text: str) -> str:
-    """``text`` without case or accents (NFKD, combining marks removed, casefolded)."""
-    return _fold_with_offsets(text)[0]
-
-
-def words(text: str) -> list[str]:
-    """The folded words of ``text``."""
-    return _WORD.findall(fold(text))
-
-
-def term_tokens(term: str) -> tuple[str, ...]:
-    """The folded words of a rule term (a trailing ``*`` is not part of them)."""
-    return tuple(words(term.rstrip().removesuffix("*")))
-
-
-@dataclass(frozen=True, slots=True)
 class _Field:
-    name: str
-    text: str
-    tokens: list[str]
-    spans: list[tuple[int, int]]
+    """One field of a headline: its folded words joined by single spaces, as the automaton
+    reads them; spans in the original text are worked out only for a match."""
+
+    __slots__ = ("_offsets", "_offsets_known", "_spans", "_tokens", "folded", "joined", "name",
+                 "text")
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self.folded = folded = fold(text)
+        self._tokens = tokens = WORD.findall(folded)
+        self.joined = f" {' '.join(tokens)} " if tokens else ""
+        self._spans: list[tuple[int, int]] = []  # of the first words in ``folded``, on demand
+        self._offsets: list[int] | None = None  # see ``char_offsets``, once known
+        self._offsets_known = False
+
+    def word_index(self, position: int) -> int:
+        """Index of the word that starts right after the space at ``position`` of ``joined``."""
+        return self.joined.count(" ", 0, position + 1) - 1
+
+    def _folded_span(self, index: int) -> tuple[int, int]:
+        """Where word ``index`` is in ``folded``: each word is the first occurrence of its
+        text after the previous word, since only non-word characters lie between them."""
+        spans, folded = self._spans, self.folded
+        end = spans[-1][1] if spans else 0
+        for token in self._tokens[len(spans) : index + 1]:
+            start = folded.find(token, end)
+            end = start + len(token)
+            spans.append((start, end))
+        return spans[index]
+
+    def _original(self, position: int) -> int:
+        """The index in ``text`` of position ``position`` of ``folded`` (or of its end)."""
+        if not self._offsets_known:
+            self._offsets, self._offsets_known = char_offsets(self.text), True
+        offsets = self._offsets
+        if offsets is None:  # every character folded to one
+            return position
+        return offsets[position] if position < len(offsets) else len(self.text)
 
     def matched(self, term: str, occurrence: _Occurrence) -> MatchedTerm:
-        start, end = self.spans[occurrence.first][0], self.spans[occurrence.last][1]
+        # the end is the next kept character, so dropped combining marks stay in the span
+        start = self._original(self._folded_span(occurrence.first)[0])
+        end = self._original(self._folded_span(occurrence.last)[1])
         return MatchedTerm(term, self.name, start, end, self.text[start:end])
 
 
-def _tokenise(name: str, text: str) -> _Field:
-    folded, offsets = _fold_with_offsets(text)
-    tokens, spans = [], []
-    for m in _WORD.finditer(folded):
-        tokens.append(m.group())
-        if offsets is None:
-            spans.append(m.span())
-        else:
-            # end at the next kept character, so dropped combining marks stay in the span
-            end = offsets[m.end()] if m.end() < len(offsets) else len(text)
-            spans.append((offsets[m.start()], end))
-    return _Field(name, text, tokens, spans)
-
-
-@dataclass(frozen=True, slots=True)
-class _Occurrence:
+class _Occurrence(NamedTuple):
     field: int  # index into the headline's fields
     first: int  # word index of the term's first word
     last: int  # word index of its last word
@@ -121,18 +96,13 @@ class _Occurrence:
 class _Term:
     tokens: tuple[str, ...]
     prefix: bool
+    key: str  # how it reads in ``_Field.joined`` (see ``of``)
 
-    def occurs_at(self, tokens: Sequence[str], i: int) -> bool:
-        """Whether the words after the first (already checked) match from ``tokens[i]``."""
-        n = len(self.tokens)
-        if i + n > len(tokens):
-            return False
-        for k in range(1, n):
-            word = tokens[i + k]
-            want = self.tokens[k]
-            if not (word.startswith(want) if self.prefix and k == n - 1 else word == want):
-                return False
-        return True
+    @classmethod
+    def of(cls, tokens: tuple[str, ...], prefix: bool) -> _Term:
+        """The term's words between spaces; a prefix term lacks the closing space, so its
+        last word may go on."""
+        return cls(tokens, prefix, f" {' '.join(tokens)}" + ("" if prefix else " "))
 
 
 def _folded_set(values: Iterable[str]) -> frozenset[str]:
@@ -151,7 +121,7 @@ class _CompiledRule:
         for term, weight in rule.weighted.items():  # same term twice: the last spelling wins
             self.weights[term_id[term]] = weight
         self.spelling = {term_id[t]: t for t in (*rule.any_terms, *rule.all_terms, *rule.weighted)}
-        self.regex = re.compile(rule.regex, re.IGNORECASE) if rule.regex else None
+        self.regex = compile_regex(rule.regex) if rule.regex else None
         self.filters = [
             (key, _folded_set(values))
             for key, values in (
@@ -164,27 +134,58 @@ class _CompiledRule:
         ]
 
 
-def _headline_facets(headline: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-    """Case-folded filter values of a headline: feed, topic labels and codes, regions, countries."""
+    def triggers(self, uses: Mapping[int, int]) -> set[int]:
+        """Terms of which at least one must occur for the rule to match, so the rule is
+        checked only when one did: its ``all`` term that the fewest rules use, else all its
+        ``any`` terms, else the heaviest weighted terms without which the others cannot
+        reach the threshold. (Regex-only rules have none: the regex set finds them.)"""
+        if self.all_ids:
+            return {min(self.all_ids, key=lambda t: (uses[t], t))}
+        if self.any_ids:
+            return set(self.any_ids)
+        positive = sorted((w, t) for t, w in self.weights.items() if w > 0)
+        rest = sum(w for w, _ in positive)
+        needed = set()
+        while positive and rest >= (self.rule.threshold or 0):
+            weight, tid = positive.pop()
+            needed.add(tid)
+            rest -= weight
+        return needed
 
-    def values(items: object, *keys: str) -> frozenset[str]:
-        if not isinstance(items, list):
-            return frozenset()
-        return frozenset(
-            value.casefold()
-            for item in items
-            if isinstance(item, Mapping)
-            for key in keys
-            if isinstance(value := item.get(key), str)
-        )
 
-    feed = headline.get("feed")
-    return {
-        "feeds": frozenset({feed.casefold()} if isinstance(feed, str) else ()),
-        "topics": values(headline.get("topics"), "label", "code"),
-        "regions": values(headline.get("regions"), "name"),
-        "countries": values(headline.get("countries"), "code", "name"),
-    }
+def _values(items: object, *keys: str) -> frozenset[str]:
+    if not isinstance(items, list):
+        return frozenset()
+    return frozenset(
+        value.casefold()
+        for item in items
+        if isinstance(item, Mapping)
+        for key in keys
+        if isinstance(value := item.get(key), str)
+    )
+
+
+class _Facets(dict[str, frozenset[str]]):
+    """Case-folded filter values of a headline (feed, topic labels and codes, regions,
+    countries), each worked out when a rule first asks for it."""
+
+    def __init__(self, headline: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._headline = headline
+
+    def __missing__(self, key: str) -> frozenset[str]:
+        headline = self._headline
+        if key == "feeds":
+            feed = headline.get("feed")
+            value = frozenset({feed.casefold()} if isinstance(feed, str) else ())
+        elif key == "topics":
+            value = _values(headline.get("topics"), "label", "code")
+        elif key == "regions":
+            value = _values(headline.get("regions"), "name")
+        else:
+            value = _values(headline.get("countries"), "code", "name")
+        self[key] = value
+        return value
 
 
 def _within(groups: list[list[_Occurrence]], near: int) -> bool:
@@ -220,51 +221,61 @@ class Matcher:
                 key = (term_tokens(term), term.rstrip().endswith("*"))
                 if key not in by_key:
                     by_key[key] = len(self._terms)
-                    self._terms.append(_Term(*key))
+                    self._terms.append(_Term.of(*key))
                 term_id[term] = by_key[key]
-        self._exact: dict[str, list[int]] = defaultdict(list)
-        self._prefix: dict[str, list[int]] = defaultdict(list)
-        for tid, term in enumerate(self._terms):
-            if term.prefix and len(term.tokens) == 1:
-                self._prefix[term.tokens[0]].append(tid)
-            else:
-                self._exact[term.tokens[0]].append(tid)
-        self._prefix_lengths = sorted({len(p) for p in self._prefix})
+        # one automaton over every term: key -> term id; terms are distinct
+        # (words, prefix) pairs and words hold no spaces, so no two terms share a key
+        self._automaton: ahocorasick.Automaton | None = None
+        if self._terms:
+            self._automaton = ahocorasick.Automaton()
+            for tid, term in enumerate(self._terms):
+                self._automaton.add_word(term.key, tid)
+            self._automaton.make_automaton()
         self._rules = [_CompiledRule(rule, term_id) for rule in rules]
-        self._rules_by_term: dict[int, list[int]] = defaultdict(list)
+        uses = Counter(t for c in self._rules for t in {*c.any_ids, *c.all_ids, *c.weights})
+        self._rules_by_term: list[list[int]] = [[] for _ in self._terms]  # by term id
         for index, compiled in enumerate(self._rules):
-            for tid in {*compiled.any_ids, *compiled.all_ids, *compiled.weights}:
+            for tid in sorted(compiled.triggers(uses)):
                 self._rules_by_term[tid].append(index)
+        # regex-only rules: one RE2 set says which of them can match a headline
         self._regex_rules = [i for i, c in enumerate(self._rules) if c.regex and not c.spelling]
+        self._regex_set = RegexSet([self._rules[i].rule.regex or "" for i in self._regex_rules])
 
     def __len__(self) -> int:
         return len(self._rules)
 
-    def _occurrences(self, fields: list[_Field]) -> dict[int, list[_Occurrence]]:
-        found: dict[int, list[_Occurrence]] = defaultdict(list)
-        exact, prefix, lengths, terms = self._exact, self._prefix, self._prefix_lengths, self._terms
-        for f, field in enumerate(fields):
-            tokens = field.tokens
-            for i, token in enumerate(tokens):
-                for tid in exact.get(token, ()):
-                    term = terms[tid]
-                    if len(term.tokens) == 1 or term.occurs_at(tokens, i):
-                        found[tid].append(_Occurrence(f, i, i + len(term.tokens) - 1))
-                for length in lengths:
-                    if length > len(token):
-                        break
-                    for tid in prefix.get(token[:length], ()):
-                        found[tid].append(_Occurrence(f, i, i))
+    def _found(self, fields: list[_Field]) -> set[int]:
+        """Ids of the terms that occur: one pass of the automaton per field. Where they
+        occur is worked out only for the rules that need it (``_occurrences``)."""
+        if self._automaton is None:
+            return set()
+        found: set[int] = set()
+        for field in fields:
+            if field.joined:
+                found.update(map(_second, self._automaton.iter(field.joined)))  # in C
         return found
+
+    def _occurrences(self, tid: int, fields: list[_Field]) -> list[_Occurrence]:
+        """Every occurrence of a term that occurs, found again with ``str.find``."""
+        term = self._terms[tid]
+        key, words = term.key, len(term.tokens)
+        occurrences = []
+        for f, field in enumerate(fields):
+            position = field.joined.find(key)
+            while position != -1:
+                first = field.word_index(position)
+                occurrences.append(_Occurrence(f, first, first + words - 1))
+                position = field.joined.find(key, position + 1)  # keys may share a space
+        return occurrences
 
     def match(self, headline: Mapping[str, Any]) -> list[Match]:
         """Every rule that matches ``headline`` (a classified headline dict), in rule order."""
-        fields = [_tokenise(name, headline.get(name) or "") for name in FIELDS]
-        found = self._occurrences(fields)
-        candidates = set(self._regex_rules)
-        for tid in found:
-            candidates.update(self._rules_by_term.get(tid, ()))
-        facets = _headline_facets(headline) if candidates else {}
+        fields = [_Field(name, headline.get(name) or "") for name in FIELDS]
+        found = self._found(fields)
+        regex_hits = self._regex_set.search(f.text for f in fields) if self._regex_rules else ()
+        candidates = {self._regex_rules[i] for i in regex_hits}
+        candidates.update(chain.from_iterable(map(self._rules_by_term.__getitem__, found)))
+        facets = _Facets(headline)
         matches = []
         for index in sorted(candidates):
             result = self._evaluate(self._rules[index], fields, found, facets)
@@ -276,8 +287,8 @@ class Matcher:
         self,
         rule: _CompiledRule,
         fields: list[_Field],
-        found: dict[int, list[_Occurrence]],
-        facets: dict[str, frozenset[str]],
+        found: set[int],
+        facets: _Facets,
     ) -> Match | None:
         if any(values.isdisjoint(facets[key]) for key, values in rule.filters):
             return None
@@ -302,15 +313,17 @@ class Matcher:
             if not regex_hits:
                 return None
         if rule.rule.near is not None:
-            groups = [found[t] for t in rule.all_ids]
+            groups = [self._occurrences(t, fields) for t in rule.all_ids]
             if rule.any_ids:
-                groups.append([o for t in rule.any_ids for o in found.get(t, ())])
+                groups.append([o for t in rule.any_ids if t in found
+                               for o in self._occurrences(t, fields)])
             if not _within(groups, rule.rule.near):
                 return None
         hits = [
             fields[o.field].matched(spelling, o)
             for tid, spelling in rule.spelling.items()
-            for o in found.get(tid, ())
+            if tid in found
+            for o in self._occurrences(tid, fields)
         ]
         matched = sorted(hits + regex_hits, key=lambda m: (FIELDS.index(m.field), m.start, m.end))
         return Match(rule.rule.name, rule.rule.severity, tuple(matched), score)

@@ -3,8 +3,12 @@
 Key = rule name, value = rule JSON, tombstone = delete. Like a Faust global
 table, each worker keeps all of it; unlike a local file, a ``wirewatch rules
 apply`` reaches every running worker within seconds. A record that does not
-parse is logged (naming the key) and leaves the previous version of that rule
-in force.
+parse (garbage bytes, a list, JSON nested 100k deep, a key that is not a rule
+name or not UTF-8) is logged as ``rule_rejected`` naming topic, partition,
+offset and key, counted in ``wirewatch_rule_records_rejected_total``, and
+skipped; the previous version of that rule stays in force. The topic is
+compacted and re-read at every start, so a record that stopped the follower
+would stop every worker at every start.
 """
 
 from __future__ import annotations
@@ -12,16 +16,38 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from agents.alerts.config_rules import report_worker_rules
 from agents.alerts.matcher import Matcher
-from agents.alerts.rules import Rule, RuleError, rule_from_json
+from agents.alerts.rules import NAME_PATTERN, Rule, printable_name, rule_from_json
+from streams import metrics
 from streams.app import app, settings
 from streams.logs import log_event
 from streams.topics import RULES, rules_topic
 
 log = logging.getLogger(__name__)
+
+
+class RuleRecord(NamedTuple):
+    """One record of the rules topic; a key that is not UTF-8 keeps its bytes as surrogates."""
+
+    key: str  # the rule name
+    value: bytes | None  # rule JSON, None for a tombstone
+    offset: int | None = None
+    partition: int = 0
+
+
+def decode_key(raw: bytes | None) -> str:
+    """A record key as text; undecodable bytes survive as surrogates (``surrogateescape``)."""
+    return raw.decode("utf-8", "surrogateescape") if raw else ""
+
+
+def encode_key(key: str) -> bytes:
+    """The record key bytes of ``key`` (the inverse of ``decode_key``)."""
+    return key.encode("utf-8", "surrogateescape")
 
 
 class RuleBook:
@@ -32,20 +58,30 @@ class RuleBook:
         self.matcher = Matcher(())
         self.ready = asyncio.Event()
 
-    def apply(self, records: Iterable[tuple[str, bytes | None]]) -> bool:
+    def apply(self, records: Iterable[RuleRecord | tuple[str, bytes | None]],
+              *, rebuild: bool = True) -> bool:
         """Apply (key, value) records in order; True when the rule set changed.
 
-        The matcher is rebuilt once per call, not per record: on start-up the whole topic
-        arrives in a few batches.
+        The matcher is rebuilt once per call, not per record, and not at all with
+        ``rebuild=False``: on start-up the topic arrives in batches, and the matcher (300 ms
+        at 10,000 rules) is built once, by ``rebuild()``, when all of them are in.
         """
         changed = False
-        for key, value in records:
-            changed |= self._apply_one(key, value)
-        if changed:
-            self.matcher = Matcher(self.rules.values())
+        for record in records:
+            changed |= self._apply_one(RuleRecord(*record))
+        if changed and rebuild:
+            self.rebuild()
         return changed
 
-    def _apply_one(self, key: str, value: bytes | None) -> bool:
+    def rebuild(self) -> None:
+        """Compile the matcher for the current rules."""
+        self.matcher = Matcher(self.rules.values())
+
+    def _apply_one(self, record: RuleRecord) -> bool:
+        key, value = record.key, record.value
+        if not NAME_PATTERN.fullmatch(key):
+            _reject(record, "the record key is not a rule name (1-100 letters, digits, - _ .)")
+            return False
         if value is None:
             if self.rules.pop(key, None) is None:
                 return False
@@ -53,8 +89,8 @@ class RuleBook:
             return True
         try:
             rule = rule_from_json(value, key=key)
-        except RuleError as exc:
-            log_event(log, logging.ERROR, "rule_rejected", rule=key, error=str(exc))
+        except Exception as exc:  # any record, however malformed, is skipped: never fatal
+            _reject(record, str(exc))
             return False
         if self.rules.get(key) == rule:
             return False
@@ -63,10 +99,13 @@ class RuleBook:
         return True
 
 
+def _reject(record: RuleRecord, error: str) -> None:
+    metrics.RULE_RECORDS_REJECTED.inc()
+    log_event(log, logging.ERROR, "rule_rejected", topic=RULES, partition=record.partition,
+              offset=record.offset, key=printable_name(record.key), error=error)
+
+
 rulebook = RuleBook()
-
-
-RuleRecord = tuple[str, bytes | None]  # (rule name, rule JSON or None for a tombstone)
 
 
 async def read_rules_topic(
@@ -80,8 +119,8 @@ async def read_rules_topic(
         **settings.kafka_client_options, group_id=None,
         enable_auto_commit=False, auto_offset_reset="earliest",
     )
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a broker that cannot be reached still stops it
         if not follow and RULES not in await consumer.topics():
             return
         partition = TopicPartition(RULES, 0)
@@ -95,7 +134,8 @@ async def read_rules_topic(
                 if not follow:
                     return
             records = (await consumer.getmany(partition, timeout_ms=1000)).get(partition, ())
-            on_batch([(r.key.decode() if r.key else "", r.value) for r in records])
+            on_batch([RuleRecord(decode_key(r.key), r.value, r.offset, r.partition)
+                      for r in records])
     finally:
         await consumer.stop()
 
@@ -105,8 +145,18 @@ async def follow_rules() -> None:
     """Every worker: read ``wirewatch.rules`` from the beginning, then follow it."""
     await rules_topic.maybe_declare()
 
-    def loaded() -> None:
-        rulebook.ready.set()
-        log_event(log, logging.INFO, "rules_loaded", rules=len(rulebook.rules))
+    config_path = str(settings.config_path)
 
-    await read_rules_topic(rulebook.apply, follow=True, on_caught_up=loaded)
+    def loaded() -> None:
+        rulebook.rebuild()
+        rulebook.ready.set()
+        log_event(log, logging.INFO if rulebook.rules else logging.WARNING, "rules_loaded",
+                  topic=RULES, rules=len(rulebook.rules))
+        report_worker_rules(log, config_path, rulebook.rules)
+
+    def apply(batch: list[RuleRecord]) -> None:
+        following = rulebook.ready.is_set()  # before that, ``loaded`` builds the matcher
+        if rulebook.apply(batch, rebuild=following) and following:
+            report_worker_rules(log, config_path, rulebook.rules)
+
+    await read_rules_topic(apply, follow=True, on_caught_up=loaded)

@@ -5,8 +5,9 @@ Rule semantics (copied into the README):
 * ``any: [terms]`` - at least one term occurs; ``all: [terms]`` - every term occurs;
   ``not: [terms]`` - none may occur; ``weighted: {term: weight}`` with ``threshold`` - the sum
   of the weights of the *distinct* terms that occur is ``>= threshold`` (weights may be
-  negative to down-weight); ``regex:`` - a Python regular expression, searched
-  case-insensitively in the original title and summary. Every condition a rule states must
+  negative to down-weight); ``regex:`` - a regular expression in RE2 syntax (linear time: no
+  backreferences or lookaround; see ``regex.py``), searched case-insensitively in the
+  original title and summary. Every condition a rule states must
   hold; a rule needs at least one of ``any``, ``all``, ``weighted`` or ``regex``.
 * Terms are words or phrases matched on word boundaries, case-, accent- and
   punctuation-insensitively (``COP-29`` = ``COP 29``); a trailing ``*`` is a word-prefix
@@ -46,7 +47,8 @@ from pydantic import (
     model_validator,
 )
 
-from agents.alerts.matcher import term_tokens
+from agents.alerts.folding import term_tokens
+from agents.alerts.regex import compile_regex
 from agents.alerts.sink_kinds import (
     apprise_url_problems,
     sink_template_problem,
@@ -63,11 +65,15 @@ def _valid_name(name: str) -> str:
     return name
 
 
+def printable_name(name: str) -> str:
+    """A rule name as is; a record key that is no rule name (odd bytes, spaces) quoted."""
+    return name if NAME_PATTERN.fullmatch(name) else ascii(name)
+
+
 Name = Annotated[str, AfterValidator(_valid_name)]
 Names = tuple[Annotated[str, Field(min_length=1)], ...]
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_REGEX_LENGTH = 1000
 
 
 def parse_duration(text: str) -> timedelta:
@@ -156,12 +162,7 @@ class Rule(_Strict):
     def _valid_regex(cls, regex: str | None) -> str | None:
         if regex is None:
             return None
-        if len(regex) > MAX_REGEX_LENGTH:
-            raise ValueError(f"longer than {MAX_REGEX_LENGTH} characters")
-        try:
-            re.compile(regex, re.IGNORECASE)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression: {exc}") from None
+        compile_regex(regex)
         return regex
 
     @field_validator("cooldown")
@@ -347,8 +348,10 @@ def rule_from_json(value: str | bytes, *, key: str | None = None) -> Rule:
     """Parse a ``wirewatch.rules`` record; ``key`` (the record key) must equal the rule name."""
     try:
         raw = json.loads(value)
-    except ValueError as exc:
+    except ValueError as exc:  # UnicodeDecodeError too: the value is not UTF-8
         raise RuleError([f"wirewatch.rules key {key!r}: invalid JSON: {exc}"]) from None
+    except RecursionError:
+        raise RuleError([f"wirewatch.rules key {key!r}: invalid JSON: nested too deeply"]) from None
     source = f"wirewatch.rules key {key!r}" if key is not None else "wirewatch.rules"
     rule = load_rules([raw], source=source)[0]
     if key is not None and rule.name != key:

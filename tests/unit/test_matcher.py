@@ -1,11 +1,14 @@
 """The compiled matcher: boundaries, wildcards, boolean logic, near, weights, Unicode, filters."""
 
+import functools
 from datetime import UTC, datetime
 
 import pytest
 
-from agents.alerts.matcher import Matcher, fold, match_rule, words
+from agents.alerts.folding import fold, words
+from agents.alerts.matcher import Matcher, match_rule
 from agents.alerts.records import build_alert
+from agents.alerts.regex import compile_regex
 from agents.alerts.rules import load_rules
 from agents.alerts.stories import StoryAssignment
 
@@ -246,3 +249,121 @@ def test_build_alert_record():
     assert update["update"] is True
     assert update["sources_count"] == 2
     assert update["alert_id"] != alert["alert_id"]
+
+
+def test_many_regex_rules_share_one_search_and_keep_rule_order():
+    # more regex-only rules than one RE2 set holds, mixed with term rules
+    from agents.alerts.regex import SET_CHUNK
+
+    raw = [{"name": f"re{i}", "regex": rf"\bcode{i}\b"} for i in range(SET_CHUNK + 50)]
+    raw.insert(70, {"name": "terms", "any": ["code7"], "regex": r"\d"})
+    matcher = Matcher(load_rules(raw, source="test"))
+    last = f"code{SET_CHUNK + 49}"
+    found = matcher.match(headline(f"CODE7 and {last} today", "also code70, not code1500"))
+    assert [m.rule for m in found] == ["re7", "terms", "re70", f"re{SET_CHUNK + 49}"]
+    assert [(t.field, t.text) for t in found[2].matched] == [("summary", "code70")]
+    assert matcher.match(headline("code1500 only")) == []
+
+
+def test_regex_letters_of_every_script_with_unicode_classes():
+    r = rule(regex=r"\bnagorno\W+\pL+")
+    m = match_rule(r, headline("NAGORNO-KARABAKH: Ğəncə"))
+    assert m is not None and m.matched[0].text == "NAGORNO-KARABAKH"
+    assert hits(rule(regex=r"\pL+\s\d{4}"), "Баку 2024")
+
+
+# --- the matcher against a naive reference on many generated rules and headlines ---
+
+VOCAB = ["gas", "gaza", "baku", "cop", "29", "peace", "peacekeepers", "troops", "mines",
+         "Škoda", "São", "Paulo", "straße", "киев", "киевский", "talks", "ceasefire"]
+
+
+@functools.cache
+def _compiled(regex: str):
+    return compile_regex(regex)
+
+
+def _naive_places(term: str, tokens: list[str]) -> list[int]:
+    """Word indices where ``term`` starts in ``tokens``, by brute force."""
+    prefix = term.rstrip().endswith("*")
+    want = list(words(term.rstrip().removesuffix("*")))
+    places = []
+    for i in range(len(tokens) - len(want) + 1):
+        window = tokens[i : i + len(want)]
+        if window[:-1] == want[:-1] and (window[-1].startswith(want[-1]) if prefix
+                                         else window[-1] == want[-1]):
+            places.append(i)
+    return places
+
+
+def _naive_match(r, h) -> bool:
+    if r.feeds and h["feed"].casefold() not in {f.casefold() for f in r.feeds}:
+        return False
+    fields = [words(h.get(name) or "") for name in ("title", "summary")]
+    places = {t: [(f, i) for f, toks in enumerate(fields) for i in _naive_places(t, toks)]
+              for t in (*r.any_terms, *r.all_terms, *r.not_terms, *r.weighted)}
+    occurs = {t: bool(p) for t, p in places.items()}
+    if any(occurs[t] for t in r.not_terms) or not all(occurs[t] for t in r.all_terms):
+        return False
+    if r.any_terms and not any(occurs[t] for t in r.any_terms):
+        return False
+    if r.weighted:
+        by_tokens = {}
+        for t, w in r.weighted.items():  # same words twice: the last spelling's weight counts
+            by_tokens[(tuple(words(t.rstrip("*"))), t.rstrip().endswith("*"))] = (t, w)
+        if sum(w for t, w in by_tokens.values() if occurs[t]) < r.threshold:
+            return False
+    if r.regex and not any(_compiled(r.regex).search(h.get(n) or "")
+                           for n in ("title", "summary")):
+        return False
+    if r.near is not None:
+        groups = [places[t] for t in r.all_terms]
+        if r.any_terms:
+            groups.append([p for t in r.any_terms for p in places[t]])
+        starts = [p for g in groups for p in g]  # a window [i0, i0 + near] in one field
+        return any(all(any(f == f0 and i0 <= i <= i0 + r.near for f, i in g) for g in groups)
+                   for f0, i0 in starts)
+    return True
+
+
+def _random_rule(rng, i):
+    def term():
+        t = " ".join(rng.sample(VOCAB, rng.choice([1, 1, 1, 2])))
+        return t[:3] + "*" if rng.random() < 0.2 and len(t) > 3 and " " not in t[:3] else t
+
+    kind = rng.randrange(5)
+    raw = {"name": f"r{i}"}
+    if kind in (0, 1):
+        raw["any"] = [term() for _ in range(rng.randint(1, 3))]
+    if kind in (1, 2):
+        raw["all"] = [term() for _ in range(rng.randint(1, 2))]
+        if rng.random() < 0.4 and len(raw["all"]) + ("any" in raw) >= 2:
+            raw["near"] = rng.randint(1, 4)
+    if kind == 3:
+        raw["weighted"] = {term(): rng.choice([1, 2, 3, -2]) for _ in range(4)}
+        raw["threshold"] = rng.choice([2, 3, 4])
+    if kind == 4 or rng.random() < 0.1:
+        raw["regex"] = rng.choice([r"\d+", r"gaza|baku", r"(a+)+$", r"peace\w*\s+talks"])
+    if rng.random() < 0.3:
+        raw["not"] = [term()]
+    if rng.random() < 0.2:
+        raw["feeds"] = [rng.choice(["f1", "f2"])]
+    return raw
+
+
+def test_matches_exactly_what_a_naive_reference_finds():
+    import random
+
+    rng = random.Random(7)
+    rules = load_rules([_random_rule(rng, i) for i in range(200)], source="generated")
+    matcher = Matcher(rules)
+    total = 0
+    for n in range(200):
+        h = headline(" ".join(rng.choices([*VOCAB, "x", "COP-29", "aaaa"], k=rng.randint(1, 9))),
+                     " ".join(rng.choices(VOCAB, k=rng.randint(0, 12))),
+                     feed=rng.choice(["f1", "f2"]))
+        h["id"] = f"h{n}"
+        expected = [r.name for r in rules if _naive_match(r, h)]
+        assert [m.rule for m in matcher.match(h)] == expected, h
+        total += len(expected)
+    assert total > 500  # the generated cases do match, often

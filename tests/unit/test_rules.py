@@ -229,3 +229,100 @@ def test_config_check_names_sink_rules_when_the_config_has_no_rules():
         "feeds: []\nsinks: [{name: s, url: 'https://x.example', rules: [cop29]}]\n", "w.yaml")
     assert check_rules_and_sinks(config, "w.yaml") == [
         "w.yaml: sinks[0] 's': rules: unknown rule 'cop29'"]
+
+
+@pytest.mark.parametrize(
+    ("regex", "fragment"),
+    [
+        (r"(\w)\1", r"backreferences (\1) not supported"),
+        (r"(?P<w>x)(?P=w)", "backreferences (?P=name) not supported"),
+        (r"Baku(?=\s)", "lookahead (?=...) not supported"),
+        (r"(?<!Mr\. )Aliyev", "negative lookbehind (?<!...) not supported"),
+        (r"a++", "possessive quantifiers not supported"),
+        (r"x{2000}", "invalid regular expression: invalid repetition size"),
+    ],
+)
+def test_regex_syntax_re2_cannot_run_in_linear_time_is_refused_naming_the_rule(regex, fragment):
+    found = problems([{"name": "slow", "regex": regex}])
+    assert len(found) == 1
+    assert found[0].startswith("wirewatch.yaml: rules[0] 'slow': regex: ")
+    assert fragment in found[0]
+    assert "linear time" in found[0] or "invalid regular expression" in found[0]
+
+
+# Each pattern backtracks for minutes to hours under Python's re on these headlines.
+CATASTROPHIC = """
+import json, sys
+from agents.alerts.matcher import Matcher
+from agents.alerts.rules import load_rules
+rules = load_rules([{"name": "nested", "regex": "(a+)+$"},
+                    {"name": "words", "regex": r"^(\\w+\\s?)*$"}], source="hostile.yaml")
+matcher = Matcher(rules)
+titles = ["a" * 70 + "!", "Officials say the talks in the capital will resume next week!",
+          "aaaa", "Talks resume"]
+print(json.dumps([[m.rule for m in matcher.match({"title": t})] for t in titles]))
+"""
+
+
+def test_catastrophic_regexes_are_accepted_and_run_in_linear_time():
+    import json
+    import subprocess
+    import sys
+
+    # A subprocess, so a backtracking engine fails this test by its timeout instead of
+    # hanging the suite (the bound is generous: RE2 needs microseconds).
+    run = subprocess.run([sys.executable, "-c", CATASTROPHIC], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert json.loads(run.stdout) == [[], [], ["nested", "words"], ["words"]]
+
+
+def test_worker_with_config_rules_but_none_live_warns_with_the_fix(tmp_path, caplog):
+    import logging
+
+    from agents.alerts.config_rules import report_worker_rules
+    from streams import metrics
+
+    config = tmp_path / "w.yaml"
+    config.write_text("feeds: []\nrules: [{name: cop29, any: [COP29]}]\n", encoding="utf-8")
+    log = logging.getLogger("test.rules")
+    with caplog.at_level(logging.INFO, logger="test.rules"):
+        report_worker_rules(log, str(config), {})
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith("rules_out_of_sync ")
+    assert 'differences="not live: cop29"' in record.getMessage()
+    assert "wirewatch rules apply" in record.getMessage()
+    assert metrics.RULES_OUT_OF_SYNC.labels("missing")._value.get() == 1
+
+    caplog.clear()
+    config.write_text("feeds: []\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="test.rules"):
+        report_worker_rules(log, str(config), {})
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert "rules_none" in record.getMessage() and "raises no alerts" in record.getMessage()
+    assert metrics.RULES_OUT_OF_SYNC.labels("missing")._value.get() == 0
+
+
+def test_rulebook_builds_the_matcher_once_when_told_during_start_up():
+    from agents.alerts.rulebook import RuleBook
+
+    book = RuleBook()
+    rules = [Rule(name=f"r{i}", any=[f"w{i}"]) for i in range(3)]
+    for rule in rules:  # start-up: the topic arrives in batches
+        assert book.apply([(rule.name, rule_to_json(rule).encode())], rebuild=False)
+    assert len(book.matcher) == 0 and len(book.rules) == 3
+    book.rebuild()
+    assert [m.rule for m in book.matcher.match({"title": "w0 and w2"})] == ["r0", "r2"]
+
+
+def test_check_config_names_file_line_and_rule_of_an_unsupported_regex(tmp_path):
+    import agents.alerts.commands  # noqa: F401 -- registers the rules check
+    from streams.config import config_problems
+
+    config = tmp_path / "w.yaml"
+    config.write_text('feeds: []\nrules:\n  - name: ok\n    any: [x]\n  - name: slow\n'
+                      '    regex: "^(?=.*Baku)"\n', encoding="utf-8")
+    [problem] = config_problems(config)
+    assert problem.startswith(f"{config}:6: rules[1] 'slow': regex: lookahead (?=...) not "
+                              "supported: rule regexes run on RE2")
