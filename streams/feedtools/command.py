@@ -102,7 +102,11 @@ def _polling(config_path: str | None) -> PollingConfig:
 
 
 async def discover_feeds(url: str, polling: PollingConfig) -> int:
-    found = await discover(url, Fetcher(polling))
+    fetcher = Fetcher(polling)
+    try:
+        found = await discover(url, fetcher)
+    finally:
+        await fetcher.close()
     _report(*(f"not usable: {problem}" for problem in found.problems))
     if not found.found:
         _report(f"{url}: no feed declared by the page or found at the usual paths; "

@@ -64,13 +64,20 @@ class Probe:
 
 async def probe(url: str, polling: PollingConfig, select: HtmlSelectors | None) -> Probe:
     """Poll ``url`` once like the worker would; FetchError if it cannot be fetched."""
-    fetcher = _FetchOnce(polling)
-    page = await fetcher.fetch(url)
+    poller = Poller(polling, _FetchOnce(polling))
+    try:
+        return await _probe(url, poller, select)
+    finally:
+        await poller.close()
+
+
+async def _probe(url: str, poller: Poller, select: HtmlSelectors | None) -> Probe:
+    page = await poller.fetcher.fetch(url)
     feed = FeedConfig(name=slug(site_host(page.url)) or "probe", url=url,
                       kind="html" if select else "feed", select=select)
     if select is None and looks_like_html(page):
         return Probe(feed, candidates=suggest_selectors(page.body, page.url))
-    outcome = await Poller(polling, fetcher).poll(feed, FeedState())
+    outcome = await poller.poll(feed, FeedState())
     records: list[Headline] = list(outcome.new)
     if outcome.new and _classifiers:
         records = list(_classifiers[-1](outcome.new))
