@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 from resources import close_after_test, close_opened_resources  # noqa: F401 -- autouse
 
 from streams.config import FeedConfig, PollingConfig
+from streams.contract_topic import encode_value
 from streams.demo.site import NewsSite, Story
 from streams.embedded_broker import free_port
 from streams.feeds.entries import ITEMS_MAX, TITLE_MAX_CHARS, URL_MAX_CHARS, headline_id
@@ -20,6 +21,7 @@ from streams.feeds.parsing import ParsePool
 from streams.feeds.poller import Poller, backoff_delay
 from streams.feeds.state import FeedState, seen_key
 from streams.feeds.text import SUMMARY_MAX_CHARS
+from streams.records import Headline
 
 DATA = Path(__file__).parent.parent / "data" / "feeds"
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
@@ -312,7 +314,7 @@ async def test_huge_title_summary_and_url_are_capped(page: tuple[Page, str]) -> 
     assert len(headline.title) <= TITLE_MAX_CHARS and headline.title.endswith("…")
     assert len(headline.summary) <= SUMMARY_MAX_CHARS
     assert headline.url == ""  # a link that long counts as none
-    assert len(headline.dumps()) < 4000  # far below Kafka's message limit
+    assert len(encode_value(Headline, headline)) < 4000  # far below Kafka's message limit
 
 
 async def test_cp1251_declared_utf8_is_repaired_and_flagged(
