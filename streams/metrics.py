@@ -64,6 +64,16 @@ ALERT_LATENCY = Histogram(
     ["stage"], registry=REGISTRY,
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
 )
+DESK_CANDIDATES = Counter(
+    "wirewatch_desk_candidates_total",
+    "Alert candidates (classified headlines with their matches) the story desk decided on.",
+    registry=REGISTRY,
+)
+DESK_STATE_WRITES = Counter(
+    "wirewatch_desk_state_writes_total",
+    "Changed keys the story desk wrote to its tables' changelogs (one per key per batch).",
+    registry=REGISTRY,
+)
 SINK_DELIVERIES = Counter(
     "wirewatch_sink_deliveries_total", "Webhook deliveries by outcome (delivered, failed).",
     ["sink", "outcome"], registry=REGISTRY,
