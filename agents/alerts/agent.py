@@ -23,8 +23,7 @@ from typing import Any
 
 from faust.types import TP
 
-from agents.alerts.desk import STORY_WINDOW, AlertDesk
-from agents.alerts.matcher import Match, MatchedTerm
+from agents.alerts.desk import STORY_WINDOW, AlertDesk, match_from_json
 from agents.alerts.rulebook import rulebook
 from agents.alerts.stories import StoryIndex
 from agents.alerts.surge import SurgeDetector
@@ -49,6 +48,7 @@ surge_table = app.Table("surges", default=None, partitions=1, use_partitioner=Tr
 DESK_BATCH = 1000  # candidates per batch: state is flushed once per batch
 DESK_WAIT = 0.05  # seconds a lone candidate waits for company
 DESK_SLICE = 100  # candidates decided between two yields to the event loop
+PRODUCER_BUFFER = 20_000  # table writes Faust may queue before it pauses the streams
 
 
 @app.agent(classified_topic)
@@ -62,11 +62,6 @@ async def match_headlines(classified) -> None:  # noqa: ANN001 -- a Faust stream
             matches = []
         await alert_candidates_topic.send(
             key=key, value={"headline": headline, "matches": [asdict(m) for m in matches]})
-
-
-def _match_from_json(raw: Mapping[str, Any]) -> Match:
-    terms = tuple(MatchedTerm(**term) for term in raw["matched"])
-    return Match(rule=raw["rule"], severity=raw["severity"], matched=terms, score=raw["score"])
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -101,7 +96,7 @@ def _decide(desk: AlertDesk, candidate: object, now: datetime) -> list[dict]:
     """The alerts of one candidate; a candidate the desk fails on is logged and skipped."""
     try:
         headline = candidate["headline"]  # type: ignore[index]
-        matches = [_match_from_json(m) for m in candidate["matches"]]  # type: ignore[index]
+        matches = [match_from_json(m) for m in candidate["matches"]]  # type: ignore[index]
         alerts = desk.decide(headline, matches, now)
     except Exception as exc:
         headline = candidate.get("headline") if isinstance(candidate, dict) else None
@@ -133,6 +128,11 @@ async def raise_alerts(candidates) -> None:  # noqa: ANN001 -- a Faust stream
     """Decides on batches of candidates; yields to the event loop every DESK_SLICE of them,
     so classification and matching keep running through a flood."""
     await rulebook.ready.wait()  # cooldowns come from the rules: none known before this
+    # Table writes queue in Faust's producer buffer; past max_messages (100 by default)
+    # Faust stops every stream and drains it one message per wakeup, which caps the desk at
+    # a few hundred candidates/s (faust-streaming#173). A batch's writes fit in this one.
+    app.producer.buffer.max_messages = max(app.producer.buffer.max_messages,
+                                           PRODUCER_BUFFER)
     desk, views = _open_desk()
     _running[:] = [(desk, views)]
     async for events in candidates.take_events(DESK_BATCH, within=DESK_WAIT):

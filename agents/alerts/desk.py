@@ -14,7 +14,7 @@ from collections.abc import Mapping, MutableMapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from agents.alerts.matcher import Match
+from agents.alerts.matcher import Match, MatchedTerm
 from agents.alerts.records import build_alert, build_surge_alert
 from agents.alerts.rules import Rule
 from agents.alerts.stories import StoryAssignment, StoryIndex
@@ -23,6 +23,12 @@ from agents.alerts.surge import SurgeDetector
 STORY_WINDOW = timedelta(hours=48)
 UPDATE_INTERVAL = timedelta(seconds=60)
 REGION_SURGE_SEVERITY = "medium"
+
+
+def match_from_json(raw: Mapping[str, Any]) -> Match:
+    """A ``Match`` from its JSON form (as on ``wirewatch.alert-candidates``)."""
+    terms = tuple(MatchedTerm(**term) for term in raw["matched"])
+    return Match(rule=raw["rule"], severity=raw["severity"], matched=terms, score=raw["score"])
 
 
 def next_milestone(count: int) -> int:
@@ -44,8 +50,9 @@ class AlertDesk:
 
     ``alerted`` holds ``pair:<rule>:<story>`` -> {state, at, count, updated_at, pending}
     (state ``alerted``, or ``suppressed`` by a cooldown; ``count`` the last source count
-    published; ``pending`` the held update record or null), ``last:<rule>`` -> time of the
-    rule's last alert, and ``meta:pruned``.
+    published; ``pending`` the held update's latest headline and count, or null; ``match``
+    the first alert's match), ``last:<rule>`` -> time of the rule's last alert, and
+    ``meta:pruned``.
     """
 
     def __init__(self, stories: StoryIndex, alerted: MutableMapping[str, Any],
@@ -86,32 +93,40 @@ class AlertDesk:
         if self._cooling_down(match, now):  # later copies of this story stay quiet too
             self.alerted[pair] = {"state": "suppressed", "at": ts}
             return None
-        self.alerted[pair] = {"state": "alerted", "at": ts, "count": story.sources_count,
-                              "updated_at": None, "pending": None}
+        alert = build_alert(match, headline, story, detected_at=now)
+        self.alerted[pair] = {
+            "state": "alerted", "at": ts, "count": story.sources_count, "updated_at": None,
+            "pending": None, "match": {"rule": match.rule, "severity": match.severity,
+                                       "matched": alert["matched"], "score": match.score},
+        }  # fmt: skip
         self.alerted[f"last:{match.rule}"] = ts
-        return build_alert(match, headline, story, detected_at=now)
+        return alert
 
     def _update(self, pair: str, seen: dict[str, Any], match: Match,
                 headline: Mapping[str, Any], story: StoryAssignment,
                 now: datetime) -> dict | None:
-        """The update record for a new source of an alerted story, if one is due now."""
+        """The update record for a new source of an alerted story, if one is due now.
+
+        Cheap when none is: the record is built only when it goes out."""
         published = seen.get("count", 1)
         if story.sources_count < next_milestone(published) and not seen.get("pending"):
             return None
-        update = build_alert(match, headline, story, detected_at=now, update=True)
         ts = now.timestamp()
         last = seen.get("updated_at")
         if last is not None and ts - last < self.update_interval:
-            self.alerted[pair] = {**seen, "pending": update}  # the latest count waits
+            held = {"headline": headline, "count": story.sources_count}
+            self.alerted[pair] = {**seen, "pending": held}  # the latest count waits
             self._pending_pairs()[pair] = last + self.update_interval
             return None
         self.alerted[pair] = {**seen, "count": story.sources_count, "updated_at": ts,
                               "pending": None}
         self._pending_pairs().pop(pair, None)
-        return update
+        return build_alert(match, headline, story, detected_at=now, update=True)
 
     def due_updates(self, now: datetime) -> list[dict]:
-        """Held updates whose interval has passed, each with its story's latest count."""
+        """Held updates whose interval has passed, each with its story's latest count.
+
+        A held update shows the latest copy's headline with the terms of the first alert."""
         ts = now.timestamp()
         pending = self._pending_pairs()
         released = []
@@ -120,10 +135,13 @@ class AlertDesk:
             seen = self.alerted.get(pair)
             if not seen or not seen.get("pending"):
                 continue
-            update = {**seen["pending"], "detected_at": now.isoformat()}
-            self.alerted[pair] = {**seen, "count": update["sources_count"], "updated_at": ts,
+            held = seen["pending"]
+            story_id = pair.split(":", 2)[2]
+            story = StoryAssignment(story_id, False, held["count"], True, None, now)
+            released.append(build_alert(match_from_json(seen["match"]), held["headline"],
+                                        story, detected_at=now, update=True))
+            self.alerted[pair] = {**seen, "count": held["count"], "updated_at": ts,
                                   "pending": None}
-            released.append(update)
         return released
 
     def _prune(self, now: datetime) -> None:

@@ -117,17 +117,26 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
-@lru_cache(maxsize=1024)  # copies of one story mostly share their exact title
-def _title_signature(folded_title: str) -> tuple[frozenset[str], tuple[str, ...]]:
-    """The 3-gram set of a folded title and its MinHash band keys (``<band>:<hash>``)."""
-    shingles = frozenset(_shingles(folded_title))
-    hashed = np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.uint64, len(shingles))
+# Copies of one story mostly share their exact title, and candidate stories come back
+# often: ~400 bytes an entry, so 16,384 titles take ~7 MB.
+@lru_cache(maxsize=16_384)
+def _title_signature(folded_title: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A folded title's 3-grams (sorted unique CRC-32s) and MinHash band keys."""
+    shingles = _shingles(folded_title)
+    hashed = np.unique(np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.uint64,
+                                   len(shingles)))
     signature = ((_A[:, None] * hashed[None, :] + _B[:, None]) % _PRIME).min(axis=1)
     rows = signature.astype("<u8").reshape(_HASHES // _ROWS, _ROWS)
-    return shingles, tuple(
+    return hashed.astype(np.uint32), tuple(
         f"{i}:{hashlib.blake2b(row.tobytes(), digest_size=6).hexdigest()}"
         for i, row in enumerate(rows)
     )
+
+
+def _hashed_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    common = np.intersect1d(a, b, assume_unique=True).size
+    union = a.size + b.size - common
+    return common / union if union else 0.0
 
 
 def _feed_of(headline: Mapping[str, Any]) -> str:
@@ -168,14 +177,14 @@ class StoryIndex:
             story.pop("url_keys", None)
         return story
 
-    def _by_title(self, shingles: frozenset[str], bands: tuple[str, ...],
+    def _by_title(self, shingles: np.ndarray, bands: tuple[str, ...],
                   now: float) -> dict[str, Any] | None:
         best, best_score = None, self.similarity
         candidates = {sid for band in bands for sid in self.store.get(f"band:{band}", ())}
         for sid in sorted(candidates):  # at most 8 x BAND_CAP
             story = self._live(sid, now)
             if story and story["title"]:
-                score = jaccard(shingles, _title_signature(story["title"])[0])
+                score = _hashed_jaccard(shingles, _title_signature(story["title"])[0])
                 if score >= best_score:
                     best, best_score = story, score
         return best
@@ -189,7 +198,6 @@ class StoryIndex:
         story = self._live(entry if isinstance(entry, str) else entry[0], ts) if entry else None
         matched_by = "url" if story else None
         title = " ".join(words(headline.get("title") or ""))
-        shingles: frozenset[str] = frozenset()
         bands: tuple[str, ...] = ()
         if len(title.split()) >= self.min_title_words:
             shingles, bands = _title_signature(title)
