@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/flood.py [--copies 100000] [--stories 10] [--feeds 1000]
                                     [--rules 1000] [--only flood|distinct]
+                                    [--stage desk|pipeline]
 
 Workloads, the same size:
 
@@ -11,16 +12,18 @@ Workloads, the same size:
   title (``tests/data/classify/*.jsonl``, ``streams/demo/seed_headlines.json``) to the second
   half of another.
 
-``--rules`` rules watch single words taken from those titles. Each workload runs twice, each
-time in a fresh namespace with a fresh worker:
+``--rules`` rules watch single words taken from those titles. For each workload it first
+times the desk's own logic in this process (in-memory tables, no Kafka), then runs two
+workers, each in a fresh namespace, warmed up with one headline before the load:
 
 1. **desk**: the candidates (classified and matched here, beforehand) are loaded onto
-   ``alert-candidates`` before the worker starts; desk candidates/s comes from the worker's
+   ``alert-candidates``; desk candidates/s comes from the worker's
    ``wirewatch_desk_candidates_total``, first to last scrape that moved;
 2. **pipeline**: the headlines are loaded onto ``wirewatch.headlines``; the classification
    rate is ``wirewatch_headlines_classified_total`` over the same kind of span, with the
    desk working downstream in the same worker.
 
+Rates are given per wall second and per CPU second of the worker (the machine may be shared).
 Then it reads back the alerts (first alerts, updates, surges; every (rule, story) must have
 exactly one first alert), the largest record of each desk changelog, and the worker's RSS.
 """
@@ -47,8 +50,12 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from agents.alerts.desk import STORY_WINDOW, AlertDesk, match_from_json
 from agents.alerts.matcher import Matcher
 from agents.alerts.rules import load_rules
+from agents.alerts.stories import StoryIndex
+from agents.alerts.surge import SurgeDetector
+from agents.alerts.writebehind import WriteBehind
 from agents.classify.classifier import Classifier
 from streams.embedded_broker import free_port
 from streams.settings import bootstrap_servers
@@ -274,6 +281,25 @@ def report(result: dict) -> None:
         print(f"{'':18}{table}-changelog: {count:,} records, largest {size:,} bytes")
 
 
+def in_process(kind: str, cands: list[dict], rules: list[dict]) -> None:
+    """The desk's own logic over in-memory tables, flushed every 1,000 (no Kafka, no Faust)."""
+    views = [WriteBehind({}) for _ in range(3)]
+    desk = AlertDesk(StoryIndex(views[0], STORY_WINDOW), views[1], SurgeDetector(views[2]),
+                     {r.name: r for r in load_rules(rules, source="bench")})
+    now = datetime.now(UTC)
+    alerts = writes = 0
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i, c in enumerate(cands):
+        alerts += len(desk.decide(c["headline"], [match_from_json(m) for m in c["matches"]],
+                                  now))
+        if i % 1000 == 999:
+            writes += sum(v.flush() for v in views)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(f"{kind:8} in-process desk logic: {len(cands) / cpu:,.0f} candidates per CPU second "
+          f"({len(cands) / wall:,.0f}/s wall); {alerts:,} alerts and updates; "
+          f"{writes / len(cands):.2f} state writes per candidate")
+
+
 async def main(args: argparse.Namespace) -> None:
     titles = real_titles()
     rules = make_rules(titles, args.rules)
@@ -284,8 +310,12 @@ async def main(args: argparse.Namespace) -> None:
         if args.only and kind != args.only:
             continue
         headlines = workload(kind, args, titles)
+        matched = candidates(headlines, rules)
+        in_process(kind, matched, rules)
         for stage in ("desk", "pipeline"):
-            records = candidates(headlines, rules) if stage == "desk" else headlines
+            if args.stage and stage != args.stage:
+                continue
+            records = matched if stage == "desk" else headlines
             report(await run_worker(kind, stage, records, rules, workdir))
 
 
@@ -296,4 +326,5 @@ if __name__ == "__main__":
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--only", choices=("flood", "distinct"))
+    parser.add_argument("--stage", choices=("desk", "pipeline"))
     asyncio.run(main(parser.parse_args()))
