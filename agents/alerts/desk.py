@@ -99,7 +99,9 @@ class AlertDesk:
             "pending": None, "match": {"rule": match.rule, "severity": match.severity,
                                        "matched": alert["matched"], "score": match.score},
         }  # fmt: skip
-        self.alerted[f"last:{match.rule}"] = ts
+        rule = self.rules.get(match.rule)
+        if rule is not None and rule.cooldown_delta:  # only cooldowns read it: no write else
+            self.alerted[f"last:{match.rule}"] = ts
         return alert
 
     def _update(self, pair: str, seen: dict[str, Any], match: Match,

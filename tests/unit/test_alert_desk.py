@@ -49,11 +49,12 @@ def test_one_alert_then_one_update_per_new_source():
 
 
 def test_unmatched_headline_raises_nothing_and_other_stories_alert_separately():
-    desk, matcher, _ = desk_with([{"name": "cop29", "any": ["COP29"]}])
+    desk, matcher, alerted = desk_with([{"name": "cop29", "any": ["COP29"]}])
     assert run(desk, matcher, headline("Bitcoin price dips below $58,000 again")) == []
     a = run(desk, matcher, headline("Official COP29 website appears online today"))
     b = run(desk, matcher, headline("COP29 participants to have easier entry to Azerbaijan"))
     assert len(a) == len(b) == 1 and a[0]["story_id"] != b[0]["story_id"]
+    assert not [k for k in alerted if k.startswith("last:")]  # no cooldown: nothing to track
 
 
 def test_cooldown_suppresses_new_stories_and_their_copies():
