@@ -129,8 +129,8 @@ async def raise_alerts(candidates) -> None:  # noqa: ANN001 -- a Faust stream
     so classification and matching keep running through a flood."""
     await rulebook.ready.wait()  # cooldowns come from the rules: none known before this
     # Table writes queue in Faust's producer buffer; past max_messages (100 by default)
-    # Faust stops every stream and drains it one message per wakeup, which caps the desk at
-    # a few hundred candidates/s (faust-streaming#173). A batch's writes fit in this one.
+    # Faust pauses every stream and drains it one message per wakeup (faust-streaming#173).
+    # A batch's writes fit in this one.
     app.producer.buffer.max_messages = max(app.producer.buffer.max_messages,
                                            PRODUCER_BUFFER)
     desk, views = _open_desk()
