@@ -195,3 +195,11 @@ def test_models_built_in_code_still_check_duplicates() -> None:
     assert len(WirewatchConfig(feeds=[feed]).feeds) == 1
     with pytest.raises(ValueError, match="duplicate feed name 'x'"):
         WirewatchConfig(feeds=[feed, feed])
+
+
+def test_stories_update_interval_defaults_and_bounds() -> None:
+    assert parse_config("feeds: []\n", "cfg.yaml").stories.update_interval == 60
+    assert parse_config("stories:\n  update_interval: 0\n", "cfg.yaml").stories.update_interval == 0
+    text = "feeds: []\nstories:\n  update_interval: -5\n"
+    (problem,) = problems_of(text)
+    assert problem.startswith(f"cfg.yaml:{line_of(text, '-5')}: stories.update_interval: "), problem
