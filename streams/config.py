@@ -87,11 +87,18 @@ def _comparable_url(url: object) -> str:
         return ""
 
 
+class StoriesConfig(_Strict):
+    """How stories are reported: update records at most once per ``update_interval`` s."""
+
+    update_interval: float = Field(default=60.0, ge=0, le=86_400)
+
+
 class WirewatchConfig(_Strict):
     """The whole config file."""
 
     feeds: list[FeedConfig] = Field(default_factory=list)
     polling: PollingConfig = Field(default_factory=PollingConfig)
+    stories: StoriesConfig = Field(default_factory=StoriesConfig)
     rules: list[dict[str, Any]] = Field(default_factory=list)
     sinks: list[dict[str, Any]] = Field(default_factory=list)
 

@@ -85,6 +85,16 @@ RULES_OUT_OF_SYNC = Gauge(
     "(in the config, not live), changed, extra (live, not in the config). 0 when in sync.",
     ["kind"], registry=REGISTRY,
 )
+DESK_CANDIDATES = Counter(
+    "wirewatch_desk_candidates_total",
+    "Alert candidates (classified headlines with their matches) the story desk decided on.",
+    registry=REGISTRY,
+)
+DESK_STATE_WRITES = Counter(
+    "wirewatch_desk_state_writes_total",
+    "Changed keys the story desk wrote to its tables' changelogs (one per key per batch).",
+    registry=REGISTRY,
+)
 SINK_DELIVERIES = Counter(
     "wirewatch_sink_deliveries_total", "Webhook deliveries by outcome (delivered, failed).",
     ["sink", "outcome"], registry=REGISTRY,

@@ -206,3 +206,11 @@ def test_same_url_twice_points_at_the_second_feed() -> None:
             "    select: {item: li.popular, title: a}\n")
     (problem,) = problems_of(text)  # two lists of one page are two feeds
     assert problem == "cfg.yaml:5: feeds[1].url: same URL as feed 'a'"
+
+
+def test_stories_update_interval_defaults_and_bounds() -> None:
+    assert parse_config("feeds: []\n", "cfg.yaml").stories.update_interval == 60
+    assert parse_config("stories:\n  update_interval: 0\n", "cfg.yaml").stories.update_interval == 0
+    text = "feeds: []\nstories:\n  update_interval: -5\n"
+    (problem,) = problems_of(text)
+    assert problem.startswith(f"cfg.yaml:{line_of(text, '-5')}: stories.update_interval: "), problem

@@ -6,9 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agents.alerts.stories import StoryIndex, jaccard, story_url_key, title_shingles
+from agents.alerts.stories import (
+    BAND_CAP,
+    FEED_CAP,
+    SWEEP_CHUNKS,
+    StoryIndex,
+    jaccard,
+    story_url_key,
+    title_shingles,
+)
 
 T0 = datetime(2024, 11, 11, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 TITLE = "Russian peacekeepers begin withdrawal from Nagorno-Karabakh"
 
 
@@ -98,7 +107,7 @@ def test_story_expires_after_window_of_silence(index):
     assert kept.story_id == first.story_id  # within 48 h of the first sighting
     still = index.assign(h(TITLE, "https://a.example/1", "f3"), T0 + timedelta(hours=87))
     assert still.story_id == first.story_id  # within 48 h of the last sighting (40 h)
-    fresh = index.assign(h(TITLE, "https://a.example/1"), T0 + timedelta(hours=136))
+    fresh = index.assign(h(TITLE, "https://a.example/1", "f4"), T0 + timedelta(hours=136))
     assert fresh.is_new
     assert fresh.story_id != first.story_id
 
@@ -118,6 +127,7 @@ def test_state_is_pruned_and_bounded(store, index):
     assert remaining.count("url") == 1
     assert all(not k.startswith("band:") or store[k] for k in store)
     assert len([k for k in store if k.startswith("band:")]) == 8
+    assert len([k for k in store if k.startswith("ledger:")]) == 2  # the late story's bucket
 
 
 def test_prune_reports_dropped_count(index):
@@ -153,3 +163,91 @@ def test_shingle_similarity():
 def test_invalid_windows_rejected(store):
     with pytest.raises(ValueError, match="positive"):
         StoryIndex(store, timedelta(0))
+
+
+class RecordingStore(dict):
+    """A dict that remembers the JSON size of every value written, per write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[str, int]] = []
+
+    def __setitem__(self, key, value):
+        self.writes.append((key, len(json.dumps(value))))
+        super().__setitem__(key, value)
+
+
+def test_a_flood_story_keeps_a_bounded_record_and_an_exact_source_count():
+    store = RecordingStore()
+    index = StoryIndex(store, timedelta(hours=48))
+    feeds = 3 * FEED_CAP + 7
+    first = index.assign(h(TITLE, "https://wire.example/0", "feed-0"), T0)
+    sizes, per_copy = [], []
+    for i in range(1, 3000):
+        before = len(store.writes)
+        copy = h(TITLE, f"https://site{i}.example/story-{i}", f"feed-{i % feeds}")
+        got = index.assign(copy, T0 + timedelta(seconds=i))
+        assert got.story_id == first.story_id
+        assert got.new_source == (i < feeds)
+        per_copy.append(len(store.writes) - before)
+        sizes.append(len(json.dumps(store[f"story:{first.story_id}"])))
+    story = store[f"story:{first.story_id}"]
+    assert story["sources"] == feeds  # exact, past the feed cap
+    assert len(story["feeds"]) == FEED_CAP
+    assert story["first_title"] == TITLE and story["first_url"] == "https://wire.example/0"
+    assert "url_keys" not in story
+    assert max(sizes) == sizes[FEED_CAP]  # stops growing once the feed list is full
+    assert max(sizes) < 2000
+    assert max(per_copy) <= 5  # story, url entry, source entry, ledger chunk (+ its count)
+    assert max(size for _, size in store.writes) < 20_000  # a full ledger chunk is the largest
+    assert len([k for k in store if k.startswith("url:")]) == 3000  # every URL still finds it
+    again = index.assign(h("Other words", "https://site77.example/story-77", "x"), T0)
+    assert again.story_id == first.story_id and again.matched_by == "url"
+
+
+def test_band_buckets_keep_only_the_newest_stories():
+    store: dict = {}
+    index = StoryIndex(store, timedelta(hours=48), similarity=1.01)  # never joins by title
+    ids = [index.assign(h(TITLE, f"https://a.example/{i}", f"f{i}"), T0).story_id
+           for i in range(3 * BAND_CAP)]
+    bands = [v for k, v in store.items() if k.startswith("band:")]
+    assert len(bands) == 8
+    assert all(band == ids[-BAND_CAP:] for band in bands)
+
+
+def test_url_entries_of_a_long_lived_story_move_with_it_then_expire():
+    store: dict = {}
+    index = StoryIndex(store, timedelta(hours=2))
+    first = index.assign(h(TITLE, "https://a.example/old"), T0)
+    for hour in range(1, 8):  # the story is seen every hour, under new URLs
+        got = index.assign(h(TITLE, f"https://a.example/{hour}", "f2"), T0 + hour * HOUR)
+        assert got.story_id == first.story_id
+    # The first URL was last seen 7 h ago, but its story lives on: it still leads there.
+    old = index.assign(h("Short", "https://a.example/old", "f3"), T0 + 7 * HOUR)
+    assert old.story_id == first.story_id and old.matched_by == "url"
+    index.prune(T0 + 12 * HOUR)
+    assert [k for k in store if not k.startswith(("band:", "meta:"))] == []
+    assert not [k for k in store if k.startswith("band:")]
+
+
+def test_a_big_bucket_is_swept_a_few_chunks_per_call():
+    store: dict = {}
+    index = StoryIndex(store, timedelta(hours=1))
+    index.prune(T0)
+    for i in range(3000):  # one story per URL: 6,000 keys in one hour's ledger
+        index.assign(h("Live updates", f"https://a.example/{i}", "f1"), T0)
+    later = T0 + 3 * HOUR
+    dropped = [index.prune(later) for _ in range(10)]
+    assert 0 < dropped[0] <= SWEEP_CHUNKS * 500
+    assert sum(dropped) == 3000
+    assert not [k for k in store if k.startswith(("story:", "url:", "ledger:"))]
+
+
+def test_story_ids_come_from_content_so_a_replay_keeps_them():
+    items = [h(TITLE, "https://a.example/1", "f1"), h(TITLE, "https://b.example/2", "f2"),
+             h("Azerbaijan and Armenia sign peace treaty in Washington", "https://c.example/3")]
+    first = [StoryIndex({}).assign(item, T0).story_id for item in items[:1]]
+    replay = StoryIndex({})  # state lost; replayed an hour later
+    again = [replay.assign(item, T0 + HOUR).story_id for item in items]
+    assert again[0] == again[1] == first[0]
+    assert again[2] != again[0]
