@@ -56,19 +56,19 @@ def kind_of(feed: int) -> str:
     return "quiet" if slot < 90 else ("busy" if slot < 95 else "slow")
 
 
-def render(feed: int, newest: int) -> bytes:
+def render(feed: int, newest: int, items: int = ITEMS) -> bytes:
     items = "".join(
         f"<item><guid>f{feed}-i{n}</guid><title>Headline {n} of feed {feed}: ministers meet "
         f"over the budget</title><link>https://site.example/{feed}/{n}</link>"
         f"<description>{'A summary sentence about the story. ' * 6}</description>"
         f"<pubDate>Fri, 04 Dec 2026 10:{n % 60:02d}:00 GMT</pubDate></item>"
-        for n in range(newest, newest - ITEMS, -1)
+        for n in range(newest, newest - items, -1)
     )
     return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
             f"<title>Feed {feed}</title>{items}</channel></rss>").encode()
 
 
-def serve(port: int, slow: float, ready: multiprocessing.Event) -> None:
+def serve(port: int, slow: float, ready: multiprocessing.Event, items: int = ITEMS) -> None:
     """The feed server (its own process, so its CPU is not the poller's)."""
     cycle = 0
     connections: set[object] = set()  # the transports themselves: ids of closed ones recur
@@ -84,7 +84,7 @@ def serve(port: int, slow: float, ready: multiprocessing.Event) -> None:
         etag = f'"v{number}-{version}"'
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})
-        body = cache.get((number, version)) or render(number, 100 + version)
+        body = cache.get((number, version)) or render(number, 100 + version, items)
         cache[(number, version)] = body
         return web.Response(body=body, content_type="application/rss+xml",
                             headers={"ETag": etag})

@@ -3,9 +3,9 @@
     deploy/kafka/local.sh start
     .venv/bin/python bench/polling_worker.py [--feeds 2000] [--interval 60] [--rounds 21]
 
-Starts the feed server of ``polling_bench.py`` (20-item RSS feeds; after their first poll
-every feed answers 304, slow ones after 2 s), a config of ``--feeds`` feeds on it, and one
-``wirewatch worker`` on ``WIREWATCH_BROKER``. Every 15 s it prints the worker's CPU time
+Starts the feed server of ``polling_bench.py`` (``--items``-item RSS feeds; after their
+first poll every feed answers 304, slow ones after 2 s), a config of ``--feeds`` feeds on
+it, and one ``wirewatch worker`` on ``WIREWATCH_BROKER``. Every 15 s it prints the worker's CPU time
 (user + system, from /proc) and, every fourth line, the polls from ``/metrics``. The steady
 state, after the first round's headlines have gone through classification and matching,
 gives the worker's CPU per 304 poll, everything included: the leader's tick, Faust's
@@ -57,10 +57,14 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--interval", type=float, default=60)
     parser.add_argument("--rounds", type=int, default=21, help="15-second rounds")
+    parser.add_argument("--items", type=int, default=1,
+                        help="items a feed lists (its first poll publishes them all, and the "
+                             "pipeline's work on them is not polling's)")
     args = parser.parse_args()
     feed_port, web_port = free_port(), free_port()
     ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=serve, args=(feed_port, 2.0, ready), daemon=True)
+    server = multiprocessing.Process(target=serve, args=(feed_port, 2.0, ready, args.items),
+                                     daemon=True)
     server.start()
     ready.wait(30)
     config = Path(tempfile.mkdtemp()) / "wirewatch.yaml"
