@@ -151,7 +151,9 @@ async def follow_rules() -> None:
         rulebook.rebuild()
         rulebook.ready.set()
         log_event(log, logging.INFO if rulebook.rules else logging.WARNING, "rules_loaded",
-                  topic=RULES, rules=len(rulebook.rules))
+                  topic=RULES, rules=len(rulebook.rules),
+                  fix=None if rulebook.rules else "put rules in the config's rules: and run "
+                  "`wirewatch rules apply`: without rules no alert is raised")
         report_worker_rules(log, config_path, rulebook.rules)
 
     def apply(batch: list[RuleRecord]) -> None:

@@ -125,3 +125,22 @@ def test_check_config_says_when_it_cannot_reach_the_broker(namespace, tmp_path: 
     assert (f"rules: not compared with the live topic {namespace}.rules: cannot read it from "
             f"{nowhere} (") in checked.stderr
     assert "Unclosed" not in checked.stderr
+
+
+async def test_worker_whose_config_rules_were_never_applied_says_so(
+        namespace, tmp_path: Path, start_worker) -> None:
+    config = tmp_path / "wirewatch.yaml"
+    config.write_text(json.dumps({"feeds": [], "rules": [PEACE]}), encoding="utf-8")
+    worker = start_worker(config)
+
+    def text() -> str:
+        return worker.log_path.read_text(errors="replace") if worker.log_path.exists() else ""
+
+    await wait_until(lambda: "rules_out_of_sync" in text(), 120, "the drift warning", worker)
+    [loaded] = [line for line in text().splitlines() if "rules_loaded" in line]
+    assert "WARNING" in loaded and "rules=0" in loaded
+    assert "`wirewatch rules apply`" in loaded
+    assert 'differences="not live: peacekeepers"' in text()
+    metrics = worker.metrics()
+    assert metrics[("wirewatch_rules_live", ())] == 0
+    assert metrics[("wirewatch_rules_out_of_sync", (("kind", "missing"),))] == 1
