@@ -227,30 +227,37 @@ class Classifier:
     def region_names(self) -> tuple[str, ...]:
         return tuple(r.name for r in self._regions)
 
-    def classify(self, title: str, summary: str = "") -> Classification:
-        return self.classify_many([(title, summary)])[0]
+    def classify(self, title: str, summary: str = "", country: str | None = None
+                 ) -> Classification:
+        """`country`: the feed's country (ISO 3166-1 alpha-2), a prior that only resolves
+        place names several countries share; no place is ever reported from it alone."""
+        return self.classify_many([(title, summary)], [country])[0]
 
-    def classify_many(self, headlines: Sequence[tuple[str, str]]) -> list[Classification]:
-        """Classify (title, summary) pairs: the same results as one at a time, but faster, as
-        the topic model scores the whole batch at once."""
-        read = [self._read(title, summary) for title, summary in headlines]
+    def classify_many(self, headlines: Sequence[tuple[str, str]],
+                      countries: Sequence[str | None] | None = None) -> list[Classification]:
+        """Classify (title, summary) pairs, each with its feed's `countries` prior (default
+        none): the same results as one at a time, but faster, as the topic model scores the
+        whole batch at once."""
+        priors = countries if countries is not None else [None] * len(headlines)
+        read = [self._read(title, summary, prior)
+                for (title, summary), prior in zip(headlines, priors, strict=True)]
         topics = ([r[1] for r in read] if self._model is None
                   else self._model_topics([r[0] for r in read], [r[1] for r in read]))
         return [Classification(chosen, r[2], r[3], r[4], self.version)
                 for r, chosen in zip(read, topics, strict=True)]
 
-    def _read(self, title: str, summary: str) -> tuple[str, list[TopicScore], list[CountryMatch],
-                                                      list[RegionMatch], str]:
+    def _read(self, title: str, summary: str, prior: str | None = None
+              ) -> tuple[str, list[TopicScore], list[CountryMatch], list[RegionMatch], str]:
         """The padded title, the lexicons' topics, the countries, regions and language."""
         padded_title = pad(title)
         padded_summary = pad(summary) if summary else ""
-        places, named = self._gazetteer.find(title, padded_title)
+        places, named = self._gazetteer.find(title, padded_title, prior)
         found = [(p, title) for p in places]
         mentions = [(r, title) for r in named]
         title_spans = [(p.start, p.end) for p in places]
         summary_spans: list[tuple[int, int]] = []
         if summary:
-            places, named = self._gazetteer.find(summary, padded_summary)
+            places, named = self._gazetteer.find(summary, padded_summary, prior)
             factor = self._topics.summary_weight
             found += [(PlaceHit(p.code, p.kind, p.weight * factor, p.start, p.end), summary)
                       for p in places]

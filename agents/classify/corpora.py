@@ -36,6 +36,7 @@ class Corpus:
     topics: dict[str, list[str]]  # category -> IPTC codes, for training
     coarse: dict[str, list[str]]  # evaluation class -> IPTC codes that count as it
     coarse_of: dict[str, str]  # category -> evaluation class
+    places: dict[str, Any] | None = None  # place evaluation: rows, feeds and URL sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class Row:
     title: str
     category: str
     date: str  # "" when the corpus has none
+    url: str = ""  # "" when the corpus has none
 
 
 def corpora_dir(given: Path | None = None) -> Path:
@@ -73,9 +75,13 @@ def load_specs(path: Path) -> dict[str, Corpus]:
         unknown = set(entry.get("coarse_of", {}).values()) - set(entry.get("coarse", {}))
         if unknown:
             raise DataError(f"{where}: coarse_of names classes not in coarse: {sorted(unknown)}")
+        places = entry.get("places")
+        if places is not None and not (isinstance(places, dict)
+                                       and isinstance(places.get("sections"), dict)):
+            raise DataError(f"{where}: places must map 'sections' to country codes")
         specs[name] = Corpus(name, entry["format"], entry["path"], entry.get("train"),
                              entry.get("evaluate"), entry.get("topics", {}),
-                             entry.get("coarse", {}), entry.get("coarse_of", {}))
+                             entry.get("coarse", {}), entry.get("coarse_of", {}), places)
     return specs
 
 
@@ -120,6 +126,37 @@ def evaluation_sets(root: Path, specs: dict[str, Corpus]) -> dict[str, list[tupl
     return sets
 
 
+@dataclass(frozen=True, slots=True)
+class PlaceRow:
+    title: str
+    countries: frozenset[str]  # the countries its URL section names
+    feed: str  # the section group, which stands for the feed it came from
+    prior: str | None  # that feed's country, as a feed config would give it
+
+
+def place_sets(root: Path, specs: dict[str, Corpus]) -> dict[str, list[PlaceRow]]:
+    """Corpus name -> its evaluation rows whose place is known from outside the text: the
+    URL's section (the longest `sections` prefix of the path after /news/) names the countries;
+    its `feeds` entry (longest prefix) names the feed group and its country prior."""
+    sets = {}
+    for spec in specs.values():
+        if not spec.places:
+            continue
+        sections = spec.places["sections"]
+        feeds = spec.places.get("feeds", {})
+        rows = []
+        for row in _select(root, spec, spec.places.get("rows", spec.evaluate or {})):
+            path = row.url.removeprefix("/news/")
+            section = max((s for s in sections if path.startswith(s)), key=len, default=None)
+            if section is None:
+                continue
+            feed = max((f for f in feeds if path.startswith(f)), key=len, default="")
+            rows.append(PlaceRow(row.title, frozenset(sections[section]), feed or "other",
+                                 feeds.get(feed)))
+        sets[spec.name] = rows
+    return sets
+
+
 def _select(root: Path, spec: Corpus, which: dict[str, Any]) -> Iterator[Row]:
     """The rows of `spec` that `which` picks: all, one file of a folder, or by date."""
     path = root / spec.path
@@ -155,7 +192,8 @@ def _bbc(path: Path) -> Iterator[Row]:
 
 def _masakhane(path: Path) -> Iterator[Row]:
     for item in csv.DictReader(_lines(path, keep_newlines=True), delimiter="\t"):
-        yield Row((item.get("headline") or "").strip(), item.get("category") or "", "")
+        yield Row((item.get("headline") or "").strip(), item.get("category") or "", "",
+                  item.get("url") or "")
 
 
 def _ag(path: Path) -> Iterator[Row]:

@@ -10,7 +10,14 @@ import pytest
 
 from agents.classify import Classifier, DataError
 from agents.classify.classifier import DATA_DIR, inputs_hash
-from agents.classify.corpora import evaluation_sets, load_specs, title_key, training_rows
+from agents.classify.corpora import (
+    PlaceRow,
+    evaluation_sets,
+    load_specs,
+    place_sets,
+    title_key,
+    training_rows,
+)
 from agents.classify.model import MODEL_FILE, ModelSettings, TopicRegression
 from agents.classify.train import train
 
@@ -41,7 +48,9 @@ def write_corpora(root: Path) -> None:
         header + "politics\tMinister resigns over leaked memo\tText\t/news/uk-1\n")
     (root / "masakhanews-eng" / "test.tsv").write_text(
         header + "sports\tShares slide as profits fall\tText\t/news/business-2\n"
-        + "health\tNew malaria vaccine approved\tText\t/news/health-3\n")
+        + "health\tNew malaria vaccine approved\tText\t/news/health-3\n"
+        + "politics\tCouncil tax rise agreed\tText\t/news/uk-england-devon-4\n"
+        + "politics\tGovernor signs budget\tText\t/news/world-us-canada-5\n")
     (root / "ag_news").mkdir()
     (root / "ag_news" / "test.csv").write_text(
         'label,title,description\n'
@@ -63,12 +72,20 @@ def specs():
 def test_evaluation_sets_take_test_splits_and_map_to_coarse_classes(corpora, specs):
     sets = evaluation_sets(corpora, specs)
     assert sets["masakhanews"] == [("Shares slide as profits fall", "sport"),
-                                   ("New malaria vaccine approved", "health")]
+                                   ("New malaria vaccine approved", "health"),
+                                   ("Council tax rise agreed", "politics"),
+                                   ("Governor signs budget", "politics")]
     assert sets["huffpost"] == [("Goalkeeper saves penalty in cup final", "sport"),
                                 ("Fed raises interest rates again", "business")]
     assert sets["agnews"] == [("Sox win, Ortiz says it's easy", "sport"),
                               ("Oil tops $50 (Reuters)", "business")]
     assert "bbc2005" not in sets  # it only trains
+
+
+def test_place_sets_take_the_country_from_the_url_section(corpora, specs):
+    assert place_sets(corpora, specs) == {"masakhanews": [
+        PlaceRow("Council tax rise agreed", frozenset({"GB"}), "uk", "GB"),
+        PlaceRow("Governor signs budget", frozenset({"US", "CA"}), "world", None)]}
 
 
 def test_training_rows_never_hold_an_evaluated_title(corpora, specs):
