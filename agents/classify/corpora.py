@@ -23,6 +23,8 @@ from agents.classify.errors import DataError, read_yaml_mapping
 CORPORA_ENV = "WIREWATCH_CORPORA"
 FORMATS = ("huffpost_json", "bbc_dirs", "masakhane_tsv", "ag_csv")
 _KEY = re.compile(r"[^0-9a-z]+")
+_MAX_LEDE = 300  # characters of a lede that train
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 _AG_ENTITY = re.compile(r"(?:&amp;)?#(\d+);")  # AG's titles carry entities without their "&"
 
 
@@ -45,6 +47,7 @@ class Row:
     category: str
     date: str  # "" when the corpus has none
     url: str = ""  # "" when the corpus has none
+    lede: str = ""  # the article's first sentence or standfirst ("" when the corpus has none)
 
 
 def corpora_dir(given: Path | None = None) -> Path:
@@ -92,9 +95,10 @@ def title_key(title: str) -> str:
 
 def training_rows(root: Path, specs: dict[str, Corpus]) -> tuple[list[tuple[str, list[str]]],
                                                                 dict[str, int]]:
-    """(title, IPTC codes) of every corpus's training rows whose category maps to a topic,
-    without titles that any evaluation set holds and without repeats; and the count per
-    corpus."""
+    """(title, IPTC codes) of every corpus's training rows whose category maps to a topic, and
+    of their ledes where the corpus's `train` has `ledes: true` (an article's first sentence is
+    real, labelled news text too), without titles that any evaluation set holds and without
+    repeats; and the count per corpus."""
     held_out = {title_key(title) for rows in evaluation_sets(root, specs).values()
                 for title, _ in rows}
     seen: set[str] = set()
@@ -104,14 +108,17 @@ def training_rows(root: Path, specs: dict[str, Corpus]) -> tuple[list[tuple[str,
         if not spec.train:
             continue
         counts[spec.name] = 0
+        ledes = bool(spec.train.get("ledes"))
         for row in _select(root, spec, spec.train):
-            key = title_key(row.title)
             codes = spec.topics.get(row.category)
-            if not codes or not key or key in held_out or key in seen:
+            if not codes or title_key(row.title) in held_out:
                 continue
-            seen.add(key)
-            rows.append((row.title, list(codes)))
-            counts[spec.name] += 1
+            for text in (row.title, row.lede[:_MAX_LEDE] if ledes else ""):
+                key = title_key(text)
+                if key and key not in held_out and key not in seen:
+                    seen.add(key)
+                    rows.append((text, list(codes)))
+                    counts[spec.name] += 1
     return rows, counts
 
 
@@ -174,7 +181,8 @@ def _huffpost(path: Path) -> Iterator[Row]:
     for number, line in enumerate(_lines(path), 1):
         try:
             item = json.loads(line)
-            yield Row(item["headline"].strip(), item["category"], item["date"])
+            yield Row(item["headline"].strip(), item["category"], item["date"],
+                      item.get("link") or "", (item.get("short_description") or "").strip())
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise DataError(f"{path}:{number}: not a News Category Dataset record ({exc})") \
                 from exc
@@ -186,14 +194,14 @@ def _bbc(path: Path) -> Iterator[Row]:
         raise DataError(f"{path}: missing (the BBC corpus folder)")
     for folder in sorted(p for p in path.iterdir() if p.is_dir()):
         for article in sorted(folder.glob("*.txt")):
-            text = article.read_bytes().decode("latin-1")
-            yield Row(text.split("\n", 1)[0].strip(), folder.name, "")
+            title, _, body = article.read_bytes().decode("latin-1").partition("\n")
+            yield Row(title.strip(), folder.name, "", "", _first_sentence(body))
 
 
 def _masakhane(path: Path) -> Iterator[Row]:
     for item in csv.DictReader(_lines(path, keep_newlines=True), delimiter="\t"):
         yield Row((item.get("headline") or "").strip(), item.get("category") or "", "",
-                  item.get("url") or "")
+                  item.get("url") or "", _first_sentence(item.get("text") or ""))
 
 
 def _ag(path: Path) -> Iterator[Row]:
@@ -203,6 +211,10 @@ def _ag(path: Path) -> Iterator[Row]:
             continue  # a header line
         title = html.unescape(_AG_ENTITY.sub(lambda m: chr(int(m.group(1))), item[1]))
         yield Row(" ".join(title.replace("\\", " ").split()), item[0], "")
+
+
+def _first_sentence(text: str) -> str:
+    return _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip() if text.strip() else ""
 
 
 def _lines(path: Path, keep_newlines: bool = False) -> list[str]:

@@ -41,11 +41,13 @@ def write_corpora(root: Path) -> None:
                             ("politics", "Fed raises interest rates again")):  # evaluated
         folder = root / "bbc" / category
         folder.mkdir(parents=True)
-        (folder / "001.txt").write_bytes(f"{title}\n\nBody text.\n".encode("latin-1"))
+        (folder / "001.txt").write_bytes(
+            f"{title}\n\nThe {category} story begins. It goes on.\n".encode("latin-1"))
     (root / "masakhanews-eng").mkdir()
     header = "category\theadline\ttext\turl\n"
     (root / "masakhanews-eng" / "train.tsv").write_text(
-        header + "politics\tMinister resigns over leaked memo\tText\t/news/uk-1\n")
+        header + "politics\tMinister resigns over leaked memo\tThe minister quit on Monday. "
+        "More text.\t/news/uk-1\n")
     (root / "masakhanews-eng" / "test.tsv").write_text(
         header + "sports\tShares slide as profits fall\tText\t/news/business-2\n"
         + "health\tNew malaria vaccine approved\tText\t/news/health-3\n"
@@ -99,7 +101,11 @@ def test_training_rows_never_hold_an_evaluated_title(corpora, specs):
     assert "Shares slide as profits fall" not in titles  # in MasakhaNEWS's test split
     assert "Fed raises interest rates again" not in titles  # in HuffPost's held-out rows
     assert titles.count("Striker scores twice as City win derby") == 1
-    assert counts == {"huffpost": 3, "bbc2005": 0, "masakhanews": 1}
+    # ledes train too, unless their article's title is held out
+    assert ("The minister quit on Monday.", [POLITICS]) in rows
+    assert ("The sport story begins.", [SPORT]) in rows
+    assert "The business story begins." not in titles  # "Shares slide ..." is evaluated
+    assert counts == {"huffpost": 3, "bbc2005": 1, "masakhanews": 2}
     held_out = {title_key(t) for rows in evaluation_sets(corpora, specs).values() for t, _ in rows}
     assert not held_out & {title_key(t) for t in titles}
 
