@@ -83,8 +83,8 @@ def test_agent_passes_each_feeds_country_to_the_classifier(clf):
                         url=f"https://example.org/{feed}", summary="", published=None,
                         fetched_at="2026-12-04T22:00:00Z")
 
-    records = classify_headlines_batch(clf, [headline("uk-local"), headline("world")],
-                                       {"uk-local": "GB"})
+    records = [r.model_dump() for r in classify_headlines_batch(
+        clf, [headline("uk-local"), headline("world")], {"uk-local": "GB"})]
     assert [r["countries"][0]["code"] for r in records[:1]] == ["GB"]
     assert records[0]["countries"][0]["evidence"] == ["Exeter"]
     assert records[1]["countries"] == []

@@ -61,7 +61,7 @@ def wire(topic, value) -> bytes:
 class StubClassifier:
     version = "1.2.0-abc"
 
-    def classify_many(self, pairs: list) -> list[Classification]:
+    def classify_many(self, pairs: list, countries: list | None = None) -> list[Classification]:
         return [
             Classification(
                 [TopicScore("medtop:16000000", "conflict/war/peace", 0.91,
