@@ -24,7 +24,6 @@ from typing import Any
 from faust.types import TP
 
 from agents.alerts.desk import STORY_WINDOW, AlertDesk, match_from_json
-from agents.alerts.matcher import Match
 from agents.alerts.rulebook import rulebook
 from agents.alerts.stories import StoryIndex
 from agents.alerts.surge import SurgeDetector
@@ -93,18 +92,14 @@ def _open_desk() -> tuple[AlertDesk, tuple[WriteBehind, ...]]:
     return desk, (stories, alerted, surges)
 
 
-def _candidate_parts(candidate: Any) -> tuple[dict[str, Any], list[Match]]:
-    """The headline (a dict) and the matches of one ``alert-candidates`` record."""
-    return candidate["headline"], [match_from_json(m) for m in candidate["matches"]]
-
-
 def _decide(desk: AlertDesk, candidate: object, now: datetime) -> list[dict]:
     """The alerts of one candidate; a candidate the desk fails on is logged and skipped."""
-    headline: object = None
     try:
-        headline, matches = _candidate_parts(candidate)
+        headline = candidate["headline"]  # type: ignore[index]
+        matches = [match_from_json(m) for m in candidate["matches"]]  # type: ignore[index]
         alerts = desk.decide(headline, matches, now)
     except Exception as exc:
+        headline = candidate.get("headline") if isinstance(candidate, dict) else None
         log.exception("alerting_failed id=%s error=%r",
                       headline.get("id") if isinstance(headline, dict) else None, exc)
         return []
