@@ -115,6 +115,13 @@ class Worker:
                 self.proc.wait()
         return self.proc.returncode
 
+    def kill(self) -> float:
+        """SIGKILL, as a crash or the OOM killer would do; the time it died (monotonic)."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        return time.monotonic()
+
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,197 @@
+"""Fault injection on real Kafka and real worker processes (docs/RELIABILITY.md).
+
+Each test injects its fault, lets the pipeline recover, then compares the topics with
+what the local site published: every headline on ``wirewatch.classified`` (per feed and
+id), and one first alert per (rule, story). Recovery times are printed as ``FAULT ...``
+lines (``pytest -s``) and recorded in docs/RELIABILITY.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import time
+
+import pytest
+
+from .conftest import BROKER, TopicReader, wait_until
+from .faults import (
+    FAST_FAILOVER,
+    Ledger,
+    apply_rules,
+    fault_config,
+    first_arrival,
+    own_broker,
+    publish,
+    rss_bytes,
+    rss_feeds,
+)
+
+pytestmark = pytest.mark.kafka
+__all__ = ["own_broker"]  # the fixture, imported so that pytest finds it here
+
+ROUND = 40  # stories per round
+SOAK_SECONDS = float(os.environ.get("WIREWATCH_SOAK_SECONDS", "120"))
+BROKER_OUTAGE = 30.0  # seconds
+
+
+def report(what: str, **numbers: float) -> None:
+    print(f"FAULT {what}: " + " ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                                       for k, v in numbers.items()))
+
+
+async def check_topics(classified: TopicReader, alerts: TopicReader, feeds: list[str],
+                       published: dict[str, str], what: str) -> Ledger:
+    """Wait until every published (feed, id) is classified and every story alerted; assert
+    no loss and no second alert."""
+    ids, titles = set(published), set(published.values())
+    await classified.wait_for(
+        lambda m: not Ledger.read(m, []).missing(feeds, ids), 180, f"{what}: all headlines")
+    await alerts.wait_for(
+        lambda m: titles <= {title for _, title in Ledger.read([], m).first_alerts}, 120,
+        f"{what}: an alert for every story")
+    await classified.drain(3)
+    await alerts.drain(3)
+    ledger = Ledger.read(classified.messages, alerts.messages)
+    assert not ledger.missing(feeds, ids)
+    second = ledger.second_alerts()
+    report(what, headlines=len(ids) * len(feeds), classified=len(classified.messages),
+           duplicated=ledger.duplicated(), alerts=sum(ledger.first_alerts.values()),
+           second_alerts=len(second))
+    if second:  # a known bug (docs/RELIABILITY.md): the desk's state and sends are not atomic
+        stories = {(v["rule"], v["title"]): v["story_id"] for _, v in alerts.messages}
+        pytest.xfail(f"{what}: second alert for {len(second)} (rule, story): "
+                     + ", ".join(f"{rule}/{stories[(rule, title)]} {title!r}"
+                                 for rule, title in second))
+    return ledger
+
+
+async def test_sigkill_mid_poll_mid_classify_mid_desk_then_restart(
+    news_site, namespace, tmp_path, start_worker
+):
+    rng = random.Random(10)
+    feeds = rss_feeds(news_site, 2)
+    names = [f["name"] for f in feeds]
+    config = fault_config(tmp_path / "wirewatch.yaml", feeds)
+    apply_rules(namespace, config, BROKER)
+    published = publish(news_site, ROUND, rng)
+    worker = start_worker(config, **FAST_FAILOVER)
+    async with (TopicReader(f"{namespace}.headlines") as headlines,
+                TopicReader(f"{namespace}.classified") as classified,
+                TopicReader(f"{namespace}.alerts") as alerts):
+        # Each point: wait for the first record of a fresh round on the stage's output
+        # topic, SIGKILL while the rest of the round flows, publish more, restart.
+        for point, reader in (("mid-poll", headlines), ("mid-classify", classified),
+                              ("mid-desk", alerts)):
+            fresh = dict(published) if point == "mid-poll" else publish(news_site, ROUND, rng)
+            published |= fresh
+            if point == "mid-desk":
+                titles = set(fresh.values())
+                await alerts.wait_for(lambda m, t=titles: any(v["title"] in t for _, v in m),
+                                      180, "an alert of the round", worker)
+            else:
+                await first_arrival(reader, fresh, 180, worker)
+            killed = worker.kill()
+            after = publish(news_site, ROUND, rng)
+            published |= after
+            worker.start()
+            recovered = await first_arrival(classified, after, 180, worker)
+            report(f"sigkill {point}", recovery_s=recovered - killed)
+        await check_topics(classified, alerts, names, published, "sigkill x3")
+
+
+async def test_survivor_takes_over_a_killed_workers_partitions(
+    news_site, namespace, tmp_path, start_worker
+):
+    rng = random.Random(11)
+    feeds = rss_feeds(news_site, 6)
+    names = [f["name"] for f in feeds]
+    config = fault_config(tmp_path / "wirewatch.yaml", feeds)
+    apply_rules(namespace, config, BROKER)
+    published = publish(news_site, ROUND, rng)
+    a = start_worker(config, "a", **FAST_FAILOVER)
+    b = start_worker(config, "b", **FAST_FAILOVER)
+    async with (TopicReader(f"{namespace}.classified") as classified,
+                TopicReader(f"{namespace}.alerts") as alerts):
+        await wait_until(lambda: bool(a.polls()) and bool(b.polls()), 120,
+                         "both workers polling", b)
+        await classified.wait_for(lambda m: not Ledger.read(m, []).missing(names, published),
+                                  180, "the first round", a)
+        killed = a.kill()
+        taken = await asyncio.to_thread(b.polls)
+        after = publish(news_site, ROUND, rng)
+        published |= after
+        first = await first_arrival(classified, after, 180, b)
+        await classified.wait_for(lambda m: not Ledger.read(m, []).missing(names, after), 180,
+                                  "every feed's new headlines, from the survivor", b)
+        everything = time.monotonic()
+        polls = await asyncio.to_thread(b.polls)
+        assert all(polls[n] > taken[n] for n in names), "the survivor does not poll every feed"
+        report("sigkill one of two workers", first_record_s=first - killed,
+               all_feeds_s=everything - killed)
+        await check_topics(classified, alerts, names, published, "two workers, one killed")
+
+
+async def test_broker_stopped_30s_then_restarted(
+    news_site, namespace, tmp_path, start_worker, own_broker
+):
+    rng = random.Random(12)
+    feeds = rss_feeds(news_site, 2)
+    names = [f["name"] for f in feeds]
+    config = fault_config(tmp_path / "wirewatch.yaml", feeds)
+    apply_rules(namespace, config, own_broker.url)
+    published = publish(news_site, ROUND, rng)
+    worker = start_worker(config, WIREWATCH_BROKER=own_broker.url, **FAST_FAILOVER)
+    options = own_broker.client_options()
+    async with TopicReader(f"{namespace}.classified", options) as classified:
+        await classified.wait_for(lambda m: not Ledger.read(m, []).missing(names, published),
+                                  180, "the first round", worker)
+    stopped = time.monotonic()
+    await asyncio.to_thread(own_broker.local_sh, "stop")
+    await asyncio.sleep(5)
+    during = publish(news_site, ROUND, rng)  # the site goes on while Kafka is down
+    published |= during
+    await asyncio.sleep(max(0.0, BROKER_OUTAGE - (time.monotonic() - stopped)))
+    assert worker.proc is not None and worker.proc.poll() is None, worker.log_tail()
+    await asyncio.to_thread(own_broker.local_sh, "resume")
+    back = time.monotonic()
+    async with (TopicReader(f"{namespace}.classified", options) as classified,
+                TopicReader(f"{namespace}.alerts", options) as alerts):
+        recovered = await first_arrival(classified, during, 240, worker)
+        report("broker stopped", outage_s=back - stopped, recovery_s=recovered - back)
+        after = publish(news_site, ROUND, rng)
+        published |= after
+        await first_arrival(classified, after, 120, worker)
+        await check_topics(classified, alerts, names, published, "broker restart")
+    assert worker.proc.poll() is None, "the worker died with the broker"
+
+
+async def test_sustained_load_keeps_memory_flat(news_site, namespace, tmp_path, start_worker):
+    rng = random.Random(13)
+    feeds = rss_feeds(news_site, 2, interval=2)
+    names = [f["name"] for f in feeds]
+    config = fault_config(tmp_path / "wirewatch.yaml", feeds)
+    apply_rules(namespace, config, BROKER)
+    published = publish(news_site, 5, rng)
+    worker = start_worker(config)
+    samples: list[tuple[float, int]] = []
+    async with (TopicReader(f"{namespace}.classified") as classified,
+                TopicReader(f"{namespace}.alerts") as alerts):
+        await first_arrival(classified, published, 180, worker)  # warm: the classifier loaded
+        started = time.monotonic()
+        while (elapsed := time.monotonic() - started) < SOAK_SECONDS:
+            published |= publish(news_site, 2, rng)  # 2 stories a second, on each of 2 feeds
+            del news_site.stories[60:]  # the site lists its newest 60, as real sites do
+            if not samples or elapsed - samples[-1][0] >= 5:
+                samples.append((elapsed, rss_bytes(worker.proc.pid)))
+            await classified.drain(1)
+        await check_topics(classified, alerts, names, published, "sustained load")
+    third = max(1, len(samples) // 3)
+    early = statistics.median(rss for _, rss in samples[:third])
+    late = statistics.median(rss for _, rss in samples[-third:])
+    report("sustained load", seconds=SOAK_SECONDS, headlines=len(published) * len(names),
+           rss_early_mb=early / 2**20, rss_late_mb=late / 2**20,
+           rss_max_mb=max(rss for _, rss in samples) / 2**20)
+    assert late < early * 1.3 + 30 * 2**20, f"worker memory grew: {samples}"
