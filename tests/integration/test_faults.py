@@ -9,6 +9,7 @@ lines (``pytest -s``) and recorded in docs/RELIABILITY.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.kafka
 __all__ = ["own_broker"]  # the fixture, imported so that pytest finds it here
 
 ROUND = 40  # stories per round
-SOAK_SECONDS = float(os.environ.get("WIREWATCH_SOAK_SECONDS", "120"))
+SOAK_SECONDS = float(os.environ.get("WIREWATCH_SOAK_SECONDS", "90"))
 BROKER_OUTAGE = 30.0  # seconds
 
 
@@ -47,24 +48,30 @@ async def check_topics(classified: TopicReader, alerts: TopicReader, feeds: list
     """Wait until every published (feed, id) is classified and every story alerted; assert
     no loss and no second alert."""
     ids, titles = set(published), set(published.values())
-    await classified.wait_for(
-        lambda m: not Ledger.read(m, []).missing(feeds, ids), 180, f"{what}: all headlines")
+    with contextlib.suppress(AssertionError):  # the assertion below says what is missing
+        await classified.wait_for(
+            lambda m: not Ledger.read(m, []).missing(feeds, ids), 180, f"{what}: all headlines")
     await alerts.wait_for(
         lambda m: titles <= {title for _, title in Ledger.read([], m).first_alerts}, 120,
         f"{what}: an alert for every story")
     await classified.drain(3)
     await alerts.drain(3)
     ledger = Ledger.read(classified.messages, alerts.messages)
-    assert not ledger.missing(feeds, ids)
+    missing = ledger.missing(feeds, ids)
+    assert not missing, (f"{what}: {len(missing)} of {len(ids) * len(feeds)} (feed, id) never "
+                         f"classified, e.g. {sorted(missing)[:3]}; {ledger.duplicated()} "
+                         f"duplicates among {len(classified.messages)} records")
     second = ledger.second_alerts()
     report(what, headlines=len(ids) * len(feeds), classified=len(classified.messages),
            duplicated=ledger.duplicated(), alerts=sum(ledger.first_alerts.values()),
            second_alerts=len(second))
     if second:  # a known bug (docs/RELIABILITY.md): the desk's state and sends are not atomic
-        stories = {(v["rule"], v["title"]): v["story_id"] for _, v in alerts.messages}
-        pytest.xfail(f"{what}: second alert for {len(second)} (rule, story): "
-                     + ", ".join(f"{rule}/{stories[(rule, title)]} {title!r}"
-                                 for rule, title in second))
+        ids_of = {pair: [(v["story_id"], v["alert_id"]) for _, v in alerts.messages
+                         if (v["rule"], v["title"]) == pair and v["kind"] == "match"
+                         and not v["update"]]
+                  for pair in second}
+        pytest.xfail(f"{what}: second alert for {len(second)} (rule, story), as "
+                     f"(story_id, alert_id) per alert: {ids_of}")
     return ledger
 
 
@@ -181,12 +188,13 @@ async def test_sustained_load_keeps_memory_flat(news_site, namespace, tmp_path, 
                 TopicReader(f"{namespace}.alerts") as alerts):
         await first_arrival(classified, published, 180, worker)  # warm: the classifier loaded
         started = time.monotonic()
-        while (elapsed := time.monotonic() - started) < SOAK_SECONDS:
+        for second in range(int(SOAK_SECONDS)):
             published |= publish(news_site, 2, rng)  # 2 stories a second, on each of 2 feeds
             del news_site.stories[60:]  # the site lists its newest 60, as real sites do
-            if not samples or elapsed - samples[-1][0] >= 5:
-                samples.append((elapsed, rss_bytes(worker.proc.pid)))
-            await classified.drain(1)
+            if second % 5 == 0:
+                samples.append((second, rss_bytes(worker.proc.pid)))
+            await classified.drain(0.1)
+            await asyncio.sleep(max(0.0, second + 1 - (time.monotonic() - started)))
         await check_topics(classified, alerts, names, published, "sustained load")
     third = max(1, len(samples) // 3)
     early = statistics.median(rss for _, rss in samples[:third])
