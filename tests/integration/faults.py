@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +73,31 @@ def apply_rules(namespace: str, config: Path, broker: str) -> None:
 
 
 @dataclass
+class Scenario:
+    """A test's site, feeds over it, config with ``RULE`` applied, and all it published."""
+
+    site: NewsSite
+    names: list[str]
+    config: Path
+    rng: random.Random
+    published: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, site: NewsSite, namespace: str, folder: Path, *, feeds: int, seed: int,
+             broker: str, interval: float = 1) -> Scenario:
+        entries = rss_feeds(site, feeds, interval)
+        config = fault_config(folder / "wirewatch.yaml", entries)
+        apply_rules(namespace, config, broker)
+        return cls(site, [f["name"] for f in entries], config, random.Random(seed))
+
+    def publish(self, count: int) -> dict[str, str]:
+        """Publish ``count`` new stories; {id: title} of these, also added to ``published``."""
+        fresh = publish(self.site, count, self.rng)
+        self.published |= fresh
+        return fresh
+
+
+@dataclass
 class Ledger:
     """What the topics hold, compared with what the site published."""
 
@@ -98,6 +123,11 @@ class Ledger:
 
     def second_alerts(self) -> dict[tuple[str, str], int]:
         return {pair: n for pair, n in self.first_alerts.items() if n > 1}
+
+
+def all_classified(feeds: list[str], ids: Collection[str]) -> Callable[[list], bool]:
+    """A ``TopicReader.wait_for`` predicate: every (feed, id) is on the classified topic."""
+    return lambda messages: not Ledger.read(messages, []).missing(feeds, ids)
 
 
 async def first_arrival(reader: TopicReader, ids: Collection[str], timeout: float,
