@@ -247,10 +247,10 @@ def topic_list(namespace: str) -> list[tuple[str, int, dict[str, str]]]:
     return topics
 
 
-async def create_topics(namespace: str) -> list[str]:
+async def create_topics(namespace: str, client_options: dict | None = None) -> list[str]:
     """Create every Wirewatch topic of ``namespace`` before any worker runs; their names."""
     wanted = await asyncio.to_thread(topic_list, namespace)
-    admin = AIOKafkaAdminClient(**KAFKA_OPTIONS)
+    admin = AIOKafkaAdminClient(**(client_options or KAFKA_OPTIONS))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=config)

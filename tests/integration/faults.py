@@ -27,7 +27,7 @@ from streams.feeds.entries import headline_id
 from streams.kafka_security import KafkaSecurity
 from streams.settings import kafka_client_options
 
-from .conftest import REPO, TopicReader, Worker, add_stories
+from .conftest import REPO, TopicReader, Worker, add_stories, create_topics
 
 LOCAL_SH = REPO / "deploy" / "kafka" / "local.sh"
 BROKER_START_TIMEOUT = 150  # seconds; usually under 30 on a busy machine
@@ -83,8 +83,11 @@ class Scenario:
     published: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def make(cls, site: NewsSite, namespace: str, folder: Path, *, feeds: int, seed: int,
-             broker: str, interval: float = 1) -> Scenario:
+    async def make(cls, site: NewsSite, namespace: str, folder: Path, *, feeds: int,
+                   seed: int, broker: str, interval: float = 1) -> Scenario:
+        """Topics are created first, with their partitions: a reader subscribing to one
+        before the worker made it would have the broker auto-create it with one partition."""
+        await create_topics(namespace, kafka_client_options(broker, KafkaSecurity.from_env({})))
         entries = rss_feeds(site, feeds, interval)
         config = fault_config(folder / "wirewatch.yaml", entries)
         apply_rules(namespace, config, broker)

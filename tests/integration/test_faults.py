@@ -82,7 +82,7 @@ async def check_topics(classified: TopicReader, alerts: TopicReader, scenario: S
 async def test_sigkill_mid_poll_mid_classify_mid_desk_then_restart(
     news_site, namespace, tmp_path, start_worker
 ):
-    scenario = Scenario.make(news_site, namespace, tmp_path, feeds=2, seed=10, broker=BROKER)
+    scenario = await Scenario.make(news_site, namespace, tmp_path, feeds=2, seed=10, broker=BROKER)
     first = scenario.publish(ROUND)
     worker = start_worker(scenario.config, **FAST_FAILOVER)
     async with (TopicReader(f"{namespace}.headlines") as headlines,
@@ -111,7 +111,7 @@ async def test_sigkill_mid_poll_mid_classify_mid_desk_then_restart(
 async def test_survivor_takes_over_a_killed_workers_partitions(
     news_site, namespace, tmp_path, start_worker
 ):
-    scenario = Scenario.make(news_site, namespace, tmp_path, feeds=6, seed=11, broker=BROKER)
+    scenario = await Scenario.make(news_site, namespace, tmp_path, feeds=6, seed=11, broker=BROKER)
     names = scenario.names
     first = scenario.publish(ROUND)
     a = start_worker(scenario.config, "a", **FAST_FAILOVER)
@@ -141,8 +141,8 @@ async def test_survivor_takes_over_a_killed_workers_partitions(
 async def test_broker_stopped_30s_then_restarted(
     news_site, namespace, tmp_path, start_worker, own_broker
 ):
-    scenario = Scenario.make(news_site, namespace, tmp_path, feeds=2, seed=12,
-                             broker=own_broker.url)
+    scenario = await Scenario.make(news_site, namespace, tmp_path, feeds=2, seed=12,
+                                   broker=own_broker.url)
     first = scenario.publish(ROUND)
     worker = start_worker(scenario.config, WIREWATCH_BROKER=own_broker.url, **FAST_FAILOVER)
     options = own_broker.client_options()
@@ -168,8 +168,8 @@ async def test_broker_stopped_30s_then_restarted(
 
 
 async def test_sustained_load_keeps_memory_flat(news_site, namespace, tmp_path, start_worker):
-    scenario = Scenario.make(news_site, namespace, tmp_path, feeds=2, seed=13, broker=BROKER,
-                             interval=2)
+    scenario = await Scenario.make(news_site, namespace, tmp_path, feeds=2, seed=13,
+                                   broker=BROKER, interval=2)
     first = scenario.publish(5)
     worker = start_worker(scenario.config)
     samples: list[tuple[float, int]] = []
