@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -195,3 +196,5 @@ def own_broker() -> Iterator[OwnBroker]:
     finally:
         subprocess.run([str(LOCAL_SH), "stop"], env=env, capture_output=True, timeout=90,
                        check=False)
+        home = Path(env.get("KAFKA_HOME_DIR") or REPO / ".cache" / "kafka")
+        shutil.rmtree(home / "run" / str(port), ignore_errors=True)  # its data and logs
