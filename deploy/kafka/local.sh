@@ -2,7 +2,9 @@
 # Run a real single-node Apache Kafka (KRaft) broker for local tests, without Docker.
 # The broker jars come from Maven Central through deploy/kafka/pom.xml.
 #
-# Usage: deploy/kafka/local.sh fetch|start|stop|status|logs
+# Usage: deploy/kafka/local.sh fetch|start|resume|stop|status|logs
+#   start wipes the port's data and formats it; resume starts on the data a stop left
+#   (a broker restart: topics, offsets and committed records survive).
 #
 # Environment:
 #   KAFKA_PORT             client listener on 127.0.0.1 (default 9092)
@@ -168,7 +170,12 @@ fail_start() {
     exit 1
 }
 
+# start: fresh data; resume: the data a previous start/stop on this port left.
 start() {
+    local mode="${1:-fresh}"
+    # A sasl_ssl broker's own SCRAM password is made anew at each start: no resume.
+    [[ "$mode" != resume || "$KAFKA_SECURITY" == plaintext ]] ||
+        die "resume: plaintext brokers only"
     running && die "broker already running on 127.0.0.1:$KAFKA_PORT (pid $(read_pid))"
     for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
         port_open "$port" && die "port $port on 127.0.0.1 is already in use"
@@ -182,13 +189,19 @@ start() {
         PLAIN_USERS="$(plain_users)"
     fi
     fetch
-    rm -rf "$DATA" "$LOGS"
-    mkdir -p "$DATA" "$LOGS"
-    chmod 700 "$RUN"
-    render_properties
-    run_tool kafka.tools.StorageTool format --config "$PROPS" \
-        --cluster-id "$(new_cluster_id)" "${scram[@]}" >"$LOGS/format.log" 2>&1 ||
-        die "storage format failed: $(cat "$LOGS/format.log")"
+    if [[ "$mode" == resume ]]; then
+        [[ -f "$DATA/meta.properties" ]] || die "no broker data to resume in $DATA; use start"
+        mkdir -p "$LOGS"
+        render_properties
+    else
+        rm -rf "$DATA" "$LOGS"
+        mkdir -p "$DATA" "$LOGS"
+        chmod 700 "$RUN"
+        render_properties
+        run_tool kafka.tools.StorageTool format --config "$PROPS" \
+            --cluster-id "$(new_cluster_id)" "${scram[@]}" >"$LOGS/format.log" 2>&1 ||
+            die "storage format failed: $(cat "$LOGS/format.log")"
+    fi
 
     # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS is a list of JVM flags
     setsid nohup "$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
@@ -255,8 +268,9 @@ logs() {
 case "${1:-}" in
     fetch) fetch ;;
     start) start ;;
+    resume) start resume ;;
     stop) stop ;;
     status) status ;;
     logs) logs ;;
-    *) die "usage: $0 fetch|start|stop|status|logs" ;;
+    *) die "usage: $0 fetch|start|resume|stop|status|logs" ;;
 esac

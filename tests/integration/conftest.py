@@ -115,6 +115,13 @@ class Worker:
                 self.proc.wait()
         return self.proc.returncode
 
+    def kill(self) -> float:
+        """SIGKILL, as a crash or the OOM killer would do; the time it died (monotonic)."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        return time.monotonic()
+
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
@@ -240,10 +247,10 @@ def topic_list(namespace: str) -> list[tuple[str, int, dict[str, str]]]:
     return topics
 
 
-async def create_topics(namespace: str) -> list[str]:
+async def create_topics(namespace: str, client_options: dict | None = None) -> list[str]:
     """Create every Wirewatch topic of ``namespace`` before any worker runs; their names."""
     wanted = await asyncio.to_thread(topic_list, namespace)
-    admin = AIOKafkaAdminClient(**KAFKA_OPTIONS)
+    admin = AIOKafkaAdminClient(**(client_options or KAFKA_OPTIONS))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=config)
