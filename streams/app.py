@@ -38,6 +38,10 @@ app = faust.App(
     # seconds instead of after aiokafka's default 5 minutes.
     consumer_metadata_max_age_ms=5_000,
     producer_acks=-1,
+    # Sends within 5 ms share one produce request: without it each send was its own request
+    # and socket write (18% of a busy worker's time under py-spy, issue 11). 5 ms is
+    # nothing against the 200 ms the pipeline may add to a headline.
+    producer_linger=0.005,
     table_standby_replicas=0,
     web_enabled=True,
 )
