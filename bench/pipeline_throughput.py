@@ -54,9 +54,11 @@ def watch_rules(titles: list[str], count: int) -> list[dict]:
     every rule's terms occur often, so the matcher checks rules on every headline, but only
     a few headlines in a hundred raise alerts, as on a real watch list. (The flood benchmark's
     single-word rules alert on most headlines: an alert flood, which is the desk's load.)"""
-    words = [r["any"][0] for r in make_rules(titles, count)]
-    return [{"name": f"w{i}-{w.lower()}-{words[(7 * i + 13) % len(words)].lower()}",
-             "all": [w, words[(7 * i + 13) % len(words)]]} for i, w in enumerate(words)]
+    words = [r["any"][0] for r in make_rules(titles, count)]  # ~3,000 distinct at most
+    pairs = [(words[i % len(words)], words[(7 * i + 13 + i // len(words)) % len(words)])
+             for i in range(count)]
+    return [{"name": f"w{i}-{a.lower()}-{b.lower()}", "all": [a, b]}
+            for i, (a, b) in enumerate(pairs)]
 
 
 async def raw_loop(records: list[tuple[str, dict]]) -> float:
