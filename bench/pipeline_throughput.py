@@ -127,6 +127,9 @@ async def run_worker(records: list[dict], rules: list[dict], workdir: Path,
             if now >= next_rss:
                 rss.append((now - began, rss_mb(worker.pid)[0]))
                 next_rss += rss_every
+                # as it goes, so that a long run cut short still reports its samples
+                print(f"RSS at {rss[-1][0]:.0f} s: {rss[-1][1]:.0f} MB after "
+                      f"{samples[-1][1]:,.0f} headlines", flush=True)
             await asyncio.sleep(1.0)  # a scrape costs the worker ~0.1 s: not too often
         await loading
         rss.append((time.monotonic() - began, rss_mb(worker.pid)[0]))
