@@ -22,9 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -34,19 +31,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from flood import (
     BOOTSTRAP,
     BROKER,
-    REPO,
     cpu_seconds,
-    create_topics,
     headline,
     load,
     make_rules,
     real_titles,
     rss_mb,
     scrape,
+    start_worker,
     workload,
 )
-
-from streams.embedded_broker import free_port
 
 
 def watch_rules(titles: list[str], count: int) -> list[dict]:
@@ -92,19 +86,7 @@ async def raw_loop(records: list[tuple[str, dict]]) -> float:
 
 async def run_worker(records: list[dict], rules: list[dict], workdir: Path,
                      rss_every: float) -> dict:
-    namespace = f"bench-pipe-{uuid.uuid4().hex[:8]}"
-    port = free_port()
-    config = workdir / f"{namespace}.yaml"
-    config.write_text(json.dumps({"feeds": [], "rules": rules}))
-    env = {**os.environ, "WIREWATCH_BROKER": BROKER, "WIREWATCH_NAMESPACE": namespace,
-           "WIREWATCH_CONFIG": str(config), "WIREWATCH_WEB_PORT": str(port),
-           "WIREWATCH_LOG_LEVEL": "warning"}
-    subprocess.run([sys.executable, "-m", "streams", "rules", "apply"], env=env, check=True,
-                   cwd=REPO, capture_output=True)
-    await create_topics(namespace)
-    log = workdir / f"{namespace}.log"
-    worker = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=env, cwd=REPO,
-                              stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    namespace, port, log, worker = await start_worker("bench-pipe", rules, workdir)
     metric = "wirewatch_desk_candidates_total"
     samples: list[tuple[float, float, float]] = []  # (wall, count, worker CPU seconds)
     rss: list[tuple[float, float]] = []  # (seconds since load began, MB)
