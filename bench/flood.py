@@ -205,10 +205,11 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return kb["VmRSS"] / 1024, kb["VmHWM"] / 1024
 
 
-async def run_worker(kind: str, stage: str, records: list[dict], rules: list[dict],
-                     workdir: Path) -> dict:
-    """One worker over ``records`` preloaded on ``stage``'s topic; the measured numbers."""
-    namespace = f"bench-flood-{uuid.uuid4().hex[:8]}"
+async def start_worker(prefix: str, rules: list[dict],
+                       workdir: Path) -> tuple[str, int, Path, subprocess.Popen]:
+    """A worker in a fresh namespace with ``rules`` applied and its input topics made:
+    (namespace, metrics port, log file, process)."""
+    namespace = f"{prefix}-{uuid.uuid4().hex[:8]}"
     port = free_port()
     config = workdir / f"{namespace}.yaml"
     config.write_text(json.dumps({"feeds": [], "rules": rules}))
@@ -218,9 +219,16 @@ async def run_worker(kind: str, stage: str, records: list[dict], rules: list[dic
     subprocess.run([sys.executable, "-m", "streams", "rules", "apply"], env=env, check=True,
                    cwd=REPO, capture_output=True)
     await create_topics(namespace)
-    log = (workdir / f"{namespace}.log").open("wb")
+    log = workdir / f"{namespace}.log"
     worker = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=env, cwd=REPO,
-                              stdout=log, stderr=subprocess.STDOUT)
+                              stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    return namespace, port, log, worker
+
+
+async def run_worker(kind: str, stage: str, records: list[dict], rules: list[dict],
+                     workdir: Path) -> dict:
+    """One worker over ``records`` preloaded on ``stage``'s topic; the measured numbers."""
+    namespace, port, log, worker = await start_worker("bench-flood", rules, workdir)
     metric = ("wirewatch_desk_candidates_total" if stage == "desk"
               else "wirewatch_headlines_classified_total")
     samples: list[tuple[float, float, float]] = []
@@ -228,15 +236,15 @@ async def run_worker(kind: str, stage: str, records: list[dict], rules: list[dic
         # Warm up: one headline all the way through (classifier loaded, partitions assigned).
         warm = headline(-1, "Warm-up headline for the flood benchmark run", "warm-up")
         await load(f"{namespace}.headlines", [(warm["id"], warm)])
-        await wait_for(worker, port, "wirewatch_desk_candidates_total", 1, log.name)
+        await wait_for(worker, port, "wirewatch_desk_candidates_total", 1, str(log))
         topic = "alert-candidates" if stage == "desk" else "headlines"
         keyed = [(r["headline"]["id"] if stage == "desk" else r["id"], r) for r in records]
         loading = asyncio.create_task(load(f"{namespace}.{topic}", keyed))
-        samples = await wait_for(worker, port, metric, len(records) + 1, log.name)
+        samples = await wait_for(worker, port, metric, len(records) + 1, str(log))
         await loading
         if stage == "pipeline":  # the desk finishes the workload too
             await wait_for(worker, port, "wirewatch_desk_candidates_total", len(records) + 1,
-                           log.name)
+                           str(log))
         rss, peak = rss_mb(worker.pid)
         await asyncio.sleep(2)  # the last batch's state and alerts reach Kafka
     finally:
