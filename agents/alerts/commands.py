@@ -20,11 +20,11 @@ from agents.alerts.rulebook import RuleRecord, encode_key, read_rules_topic
 from agents.alerts.rules import (
     Rule,
     RuleError,
-    load_sinks,
     printable_name,
     rule_from_json,
     rule_to_json,
 )
+from agents.alerts.sink_kinds import load_sinks
 from streams.app import app, settings
 from streams.commands import PlainCommand
 from streams.config import (

@@ -8,7 +8,8 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 
-from agents.alerts.rules import RuleError, load_sinks
+from agents.alerts.config_section import RuleError
+from agents.alerts.sink_kinds import load_sinks
 from streams.embedded_broker import free_port
 
 from .alert_sinks import ALERT, send, sink

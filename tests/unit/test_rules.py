@@ -11,11 +11,11 @@ from agents.alerts.rules import (
     RuleError,
     Severity,
     load_rules,
-    load_sinks,
     parse_duration,
     rule_from_json,
     rule_to_json,
 )
+from agents.alerts.sink_kinds import load_sinks
 
 EXAMPLE = [
     {"name": "peacekeepers", "any": ["peacekeeper*", "peacekeeping"], "severity": "high"},
