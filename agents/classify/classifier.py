@@ -22,6 +22,7 @@ from agents.classify.corpora import (
 )
 from agents.classify.data_files import CODE_VERSION, CORPORA_FILE, DATA_DIR, inputs_hash
 from agents.classify.gazetteer import Gazetteer, PlaceHit, RegionHit
+from agents.classify.gazetteer_build import load_gazetteer
 from agents.classify.language import LanguageDetector
 from agents.classify.matcher import pad
 from agents.classify.model import MODEL_FILE, ModelSettings, TopicRegression, read_training
@@ -123,7 +124,7 @@ class Classifier:
         regions = load_regions(data_dir / "regions.yaml")
         topics = TopicModel.load(data_dir / "topics.yaml")
         language = LanguageDetector.load(data_dir / "languages.yaml")
-        gazetteer = Gazetteer.load(data_dir, regions, topics.words | language.function_words)
+        gazetteer = load_gazetteer(data_dir, regions, topics.words | language.function_words)
         inputs = inputs_hash(data_dir)
         classifier = cls(gazetteer, topics, regions, language, f"{CODE_VERSION}+{inputs[:10]}")
         settings_path = data_dir / "model.yaml"

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from wordfreq import top_n_list, word_frequency
 
-from agents.classify.matcher import fold
+from agents.classify.matcher import fold_keeping_offsets
 from agents.classify.wordvectors import VECTORS_FILE
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -125,11 +125,12 @@ class Encoder:
 
 def vocabulary(n_words: int, training: Path) -> list[str]:
     """The frequent English words plus the training headlines' words, folded, single tokens."""
-    words = dict.fromkeys(w for w in (fold(x).strip() for x in top_n_list("en", n_words))
-                          if w and " " not in w)
+    words = dict.fromkeys(
+        w for w in (fold_keeping_offsets(x).strip() for x in top_n_list("en", n_words))
+        if w and " " not in w)
     for line in training.read_text(encoding="utf-8").splitlines():
         if line.strip():
-            words.update(dict.fromkeys(fold(json.loads(line)["title"]).split()))
+            words.update(dict.fromkeys(fold_keeping_offsets(json.loads(line)["title"]).split()))
     return list(words)
 
 
