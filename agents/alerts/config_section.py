@@ -25,11 +25,21 @@ Name = Annotated[str, AfterValidator(_valid_name)]
 Names = tuple[Annotated[str, Field(min_length=1)], ...]
 
 
-class RuleError(ValueError):
-    """Rules or sinks that cannot be loaded; ``problems`` holds one line per error."""
+Location = tuple[str | int, ...]  # a path into the config's YAML, like ("rules", 2, "near")
+FieldProblem = tuple[str | None, str]  # (field or None for the entry as a whole, message)
 
-    def __init__(self, problems: Sequence[str]) -> None:
+
+class RuleError(ValueError):
+    """Rules or sinks that cannot be loaded; ``problems`` holds one line per error.
+
+    ``located`` holds the same problems as (location, message) pairs, the message without the
+    source, so a config check can put the YAML line in front (``file:LINE: rules[2] ...``).
+    """
+
+    def __init__(self, problems: Sequence[str],
+                 located: Sequence[tuple[Location, str]] | None = None) -> None:
         self.problems = list(problems)
+        self.located = list(located) if located is not None else [((), p) for p in problems]
         super().__init__("\n".join(self.problems))
 
 
@@ -54,33 +64,40 @@ def load_section(
     model: type[_Model],
     section: str,
     source: str,
-    extra_checks: Callable[[dict[str, Any]], list[str]],
+    extra_checks: Callable[[dict[str, Any]], list[FieldProblem]],
 ) -> list[_Model]:
     """Validate every entry of ``raw`` as ``model``; ``extra_checks`` adds cross-field problems."""
     if not isinstance(raw, list | tuple):
-        raise RuleError([f"{source}: {section}: must be a list, not {type(raw).__name__}"])
-    problems: list[str] = []
+        message = f"{section}: must be a list, not {type(raw).__name__}"
+        raise RuleError([f"{source}: {message}"], [((), message)])
+    located: list[tuple[Location, str]] = []
     loaded: list[_Model] = []
     first_index: dict[str, int] = {}
     for index, item in enumerate(raw):
-        place = f"{source}: {section}[{index}]"
+        place = f"{section}[{index}]"
+        at: Location = (section, index)
         if not isinstance(item, dict):
-            problems.append(f"{place}: must be a mapping, not {type(item).__name__}")
+            located.append((at, f"{place}: must be a mapping, not {type(item).__name__}"))
             continue
         name = item.get("name")
         if isinstance(name, str):
             place += f" {name!r}"
             if name in first_index:
-                where = f"{section}[{first_index[name]}]"
-                problems.append(f"{place}: name: duplicate name (first used by {where})")
+                located.append(((*at, "name"), f"{place}: name: duplicate name (first used by "
+                                               f"{section}[{first_index[name]}])"))
             first_index.setdefault(name, index)
-        problems.extend(f"{place}: {p}" for p in extra_checks(item))
+        for field, text in extra_checks(item):
+            where = at if field is None else (*at, field)
+            located.append((where, f"{place}: {text}" if field is None
+                            else f"{place}: {field}: {text}"))
         try:
             loaded.append(model.model_validate(item))
         except ValidationError as exc:
             for err in exc.errors():
-                msg = err["msg"].removeprefix("Value error, ")
-                problems.append(f"{place}: {format_field(err['loc'])}: {msg}")
-    if problems:
-        raise RuleError(problems)
+                loc = err["loc"]
+                where = (*at, loc[0]) if loc and isinstance(loc[0], str) else at
+                message = err["msg"].removeprefix("Value error, ")
+                located.append((where, f"{place}: {format_field(loc)}: {message}"))
+    if located:
+        raise RuleError([f"{source}: {message}" for _, message in located], located)
     return loaded

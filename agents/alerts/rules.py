@@ -39,6 +39,7 @@ from pydantic import Field, StrictInt, field_validator
 
 from agents.alerts.config_section import (
     RULE_NAME_PATTERN,
+    FieldProblem,
     Name,
     Names,
     RuleError,
@@ -156,25 +157,25 @@ def _rule_problems(
     raw: dict[str, Any],
     known_topics: Collection[str] | None,
     known_regions: Collection[str] | None,
-) -> list[str]:
-    """Cross-field problems of a raw rule as ``field: message`` (types are pydantic's job)."""
-    problems = []
+) -> list[FieldProblem]:
+    """Cross-field problems of a raw rule as (field, message) (types are pydantic's job)."""
+    problems: list[FieldProblem] = []
     if not any(_given(raw, key) for key in ("any", "all", "weighted", "regex")):
-        problems.append("(rule): needs at least one of any, all, weighted or regex")
+        problems.append((None, "(rule): needs at least one of any, all, weighted or regex"))
     if _given(raw, "weighted") and raw.get("threshold") is None:
-        problems.append("threshold: required with weighted")
+        problems.append(("threshold", "required with weighted"))
     if raw.get("threshold") is not None and not _given(raw, "weighted"):
-        problems.append("threshold: only allowed with weighted")
+        problems.append(("threshold", "only allowed with weighted"))
     all_terms = raw.get("all") if isinstance(raw.get("all"), list) else []
     if raw.get("near") is not None and (not all_terms or len(all_terms) + _given(raw, "any") < 2):
-        problems.append("near: needs 'all' terms and at least two terms (any counts as one)")
+        problems.append(("near", "needs 'all' terms and at least two terms (any counts as one)"))
     for field, known in (("topics", known_topics), ("regions", known_regions)):
         values = raw.get(field)
         if known is not None and isinstance(values, list):
             folded = {k.casefold() for k in known}
             unknown = [v for v in values if isinstance(v, str) and v.casefold() not in folded]
             if unknown:
-                problems.append(f"{field}: unknown {', '.join(map(repr, unknown))}")
+                problems.append((field, f"unknown {', '.join(map(repr, unknown))}"))
     return problems
 
 

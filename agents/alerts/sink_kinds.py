@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 
-from agents.alerts.config_section import Name, Names, StrictModel, load_section
+from agents.alerts.config_section import FieldProblem, Name, Names, StrictModel, load_section
 from streams.records import ALERT_FIELDS, Severity
 
 APPRISE_TEMPLATE_KEYS = frozenset({"title", "body"})
@@ -139,12 +139,13 @@ class Sink(StrictModel):
         return "apprise" if self.apprise else "alertmanager" if self.alertmanager else "webhook"
 
 
-def _sink_problems(raw: dict[str, Any], rule_names: Collection[str] | None) -> list[str]:
+def _sink_problems(raw: dict[str, Any], rule_names: Collection[str] | None
+                   ) -> list[FieldProblem]:
     rules = raw.get("rules")
     if rule_names is None or not isinstance(rules, list):
         return []
     unknown = [r for r in rules if isinstance(r, str) and r not in rule_names]
-    return [f"rules: unknown rule {', '.join(map(repr, unknown))}"] if unknown else []
+    return [("rules", f"unknown rule {', '.join(map(repr, unknown))}")] if unknown else []
 
 
 def load_sinks(
