@@ -11,6 +11,7 @@ from pathlib import Path
 
 import faust
 
+from streams import metrics
 from streams.settings import Settings
 
 settings = Settings.from_env()
@@ -22,7 +23,7 @@ app = faust.App(
     store="memory://",  # tables are rebuilt from their Kafka changelogs on start
     # Nothing durable is kept locally; keep Faust's scratch folder out of the cwd.
     datadir=Path(tempfile.gettempdir()) / f"wirewatch-{settings.namespace}-data",
-    autodiscover=["streams.polling", "streams.lag", "agents"],
+    autodiscover=["streams.polling", "agents"],
     origin="streams",
     web_port=settings.web_port,
     web_bind=settings.web_bind,
@@ -41,3 +42,4 @@ app = faust.App(
     table_standby_replicas=0,
     web_enabled=True,
 )
+metrics.observe(app)  # worker info, consumer lag and Faust's sensor, all at /metrics

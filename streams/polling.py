@@ -24,8 +24,6 @@ import time
 from dataclasses import replace
 from functools import cache
 
-from faust.sensors.prometheus import setup_prometheus_sensors
-
 from streams import metrics
 from streams.app import app, settings
 from streams.feeds.poller import POLL_ERROR_REASONS, POLL_OUTCOMES, Poller, PollOutcome
@@ -155,8 +153,3 @@ async def _poll_if_due(tick: PollTick) -> None:
             feed_states[key] = value
     _polled_at[feed.name] = outcome.state.last_attempt
     _record(feed.name, outcome, time.perf_counter() - started)
-
-
-# Faust's own sensor (messages, sends, rebalances, commit latency, offsets) shares the
-# registry with Wirewatch's metrics, so /metrics on the web port serves both.
-setup_prometheus_sensors(app, registry=metrics.REGISTRY, name_prefix="wirewatch")

@@ -74,6 +74,10 @@ async def test_every_dashboard_query_and_alert_rule_runs_on_real_prometheus(
             empty.append(expr.label)
     assert not failures, "\n".join(failures)
     assert not empty, f"panels without data: {empty}"
+    # What metrics.observe adds: the worker's info and the lag of its assigned partitions.
+    assert has_data("wirewatch_worker_info == 1")
+    await wait_until(lambda: has_data('wirewatch_consumer_lag_messages{topic=~".*headlines.*"}'),
+                     30, "the consumer lag of the headlines topic", worker)
 
     # The alert rule for an HTML list whose selector matches nothing is live.
     await wait_until(lambda: has_data('ALERTS{alertname="WirewatchHtmlSelectorEmpty",'
