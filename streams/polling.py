@@ -123,8 +123,7 @@ async def poll_feeds(ticks) -> None:  # noqa: ANN001 -- a Faust stream
             await _poll_if_due(tick)
         except Exception as exc:  # a bug on one feed must not stop the others
             log_event(log, logging.ERROR, "feed_poll_crashed", feed=tick.feed,
-                      error=redact_text(repr(exc)))
-            log.debug("feed_poll_crashed traceback", exc_info=True)
+                      error=redact_text(repr(exc)), exc_info=log.isEnabledFor(logging.DEBUG))
         finally:
             _in_flight.discard(tick.feed)
 

@@ -29,6 +29,7 @@ from agents.classify.model import MODEL_FILE, ModelSettings, TopicRegression, re
 from agents.classify.regions import Region, load_regions
 from agents.classify.topics import TopicModel, TopicScore
 from agents.classify.wordvectors import WordVectors
+from streams.logs import log_event
 
 __all__ = ["Classification", "Classifier", "CountryMatch", "RegionMatch", "TopicScore"]
 
@@ -143,11 +144,11 @@ class Classifier:
         ($WIREWATCH_CORPORA), else the saved model as it is (None if there is none)."""
         hint = "python -m agents.classify.train --corpora DIR saves a fresh one"
         if os.environ.get(CORPORA_ENV):
-            log.warning("topic_model_stale file=%s action=training_now hint=%r",
-                        data_dir / MODEL_FILE, hint)
+            log_event(log, logging.WARNING, "topic_model_stale", file=data_dir / MODEL_FILE,
+                      action="training_now", hint=hint)
             return self.train_from(data_dir, settings, corpora_dir())[0]
-        log.warning("topic_model_stale file=%s action=using_saved hint=%r",
-                    data_dir / MODEL_FILE, hint)
+        log_event(log, logging.WARNING, "topic_model_stale", file=data_dir / MODEL_FILE,
+                  action="using_saved", hint=hint)
         return TopicRegression.load(data_dir / MODEL_FILE, settings, "", stale_ok=True)
 
     def train_from(self, data_dir: Path, settings: ModelSettings,
