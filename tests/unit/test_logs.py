@@ -15,6 +15,6 @@ def test_log_event_writes_logfmt_and_adds_the_traceback_on_request(caplog) -> No
             log_event(log, logging.ERROR, "feed_poll_crashed", feed="x", exc_info=True)
     first, second = caplog.records
     assert first.getMessage() == 'feed_polled feed="x y" items=3'
-    assert first.exc_info is None
+    assert not first.exc_info
     assert second.getMessage() == "feed_poll_crashed feed=x"
     assert second.exc_info is not None and second.exc_info[0] is ValueError
