@@ -1,5 +1,5 @@
 """A syndication flood through one worker on real Kafka: bounded state, bounded updates, and a
-busy worker that still stops promptly on SIGTERM (issue 14)."""
+busy worker that still stops promptly on SIGTERM."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Headline classifier: the issue's must-pass headlines, hard place names, other languages."""
+"""Headline classifier: must-pass headlines, hard place names, other languages."""
 
 import json
 import re
