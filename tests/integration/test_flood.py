@@ -17,8 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from agents.alerts.desk import next_milestone
 from agents.alerts.stories import FEED_CAP
 
-from .conftest import BOOTSTRAP, TopicReader, wait_until
-from .test_agents import wirewatch
+from .conftest import BOOTSTRAP, TopicReader, wait_until, wirewatch
 
 pytestmark = pytest.mark.kafka
 

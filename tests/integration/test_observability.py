@@ -18,9 +18,7 @@ import pytest
 
 from tests.deploy.dashboard_exprs import all_exprs
 
-from .conftest import add_stories, wait_until
-from .test_agents import RULES, wirewatch, write
-from .test_pipeline import HTML_SELECT, site_feeds
+from .conftest import HTML_SELECT, RULES, add_stories, site_feeds, wait_until, wirewatch, write
 
 pytestmark = pytest.mark.kafka
 
