@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agents.classify import Classifier  # noqa: E402
-from agents.classify.classifier import CORPORA_FILE, DATA_DIR  # noqa: E402
 from agents.classify.corpora import corpora_dir, load_specs  # noqa: E402
+from agents.classify.data_files import CORPORA_FILE, DATA_DIR  # noqa: E402
 from agents.classify.model import ModelSettings  # noqa: E402
 
 VALIDATION = ("masakhanews", "dev.tsv")  # corpus, file in its folder

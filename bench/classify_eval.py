@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agents.classify import Classifier  # noqa: E402
-from agents.classify.classifier import CORPORA_FILE, DATA_DIR  # noqa: E402
 from agents.classify.corpora import (  # noqa: E402
     PlaceRow,
     corpora_dir,
@@ -39,6 +38,7 @@ from agents.classify.corpora import (  # noqa: E402
     load_specs,
     place_sets,
 )
+from agents.classify.data_files import CORPORA_FILE, DATA_DIR  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "classify"
 SETS = ("dev", "holdout", "holdout2", "holdout3")

@@ -12,6 +12,7 @@ from typing import Any
 
 import faust
 
+from streams import metrics
 from streams.settings import Settings
 
 settings = Settings.from_env()
@@ -35,7 +36,7 @@ app = faust.App(
     store="memory://",  # tables are rebuilt from their Kafka changelogs on start
     # Nothing durable is kept locally; keep Faust's scratch folder out of the cwd.
     datadir=Path(tempfile.gettempdir()) / f"wirewatch-{settings.namespace}-data",
-    autodiscover=["streams.polling", "streams.lag", "agents"],
+    autodiscover=["streams.polling", "agents"],
     origin="streams",
     web_port=settings.web_port,
     web_bind=settings.web_bind,
@@ -59,3 +60,4 @@ app = faust.App(
     web_enabled=True,
     Worker=Worker,
 )
+metrics.observe(app)  # worker info, consumer lag and Faust's sensor, all at /metrics

@@ -243,7 +243,10 @@ def load_config(path: Path | str) -> WirewatchConfig:
     return parse_config(_read_config(path), path)
 
 
-SectionCheck = Callable[[WirewatchConfig, str], list[str]]
+# A section check returns (location, message) pairs: the location is a path into the YAML
+# (("rules", 2, "near"); () when no line applies), the message does not name the file.
+SectionProblem = tuple[tuple[str | int, ...], str]
+SectionCheck = Callable[[WirewatchConfig, str], list[SectionProblem]]
 _section_checks: list[SectionCheck] = []
 
 
@@ -280,20 +283,11 @@ def config_problems(path: Path | str) -> list[str]:
     if not problems:
         return []
     tree = yaml.compose(text)  # the text checked, not a second read of a file that may change
-    return [_with_line(problem, str(path), tree) for problem in problems]
+    return [_placed(location, message, str(path), tree) for location, message in problems]
 
 
-_SECTION_PROBLEM = re.compile(r"^(?P<section>\w+)\[(?P<index>\d+)\](?: '[^']*')?: (?P<field>\w+)?")
-
-
-def _with_line(problem: str, path: str, tree: yaml.Node | None) -> str:
-    """``path: rules[2] 'x': near: ...`` -> ``path:LINE: rules[2] 'x': near: ...``."""
-    rest = problem.removeprefix(f"{path}: ")
-    found = _SECTION_PROBLEM.match(rest)
-    if rest == problem or found is None:
-        return problem
-    loc: list[str | int] = [found["section"], int(found["index"])]
-    if found["field"]:
-        loc.append(found["field"])
-    line = _line_of(tree, loc)
-    return f"{path}:{line}: {rest}" if line else problem
+def _placed(location: tuple[str | int, ...], message: str, path: str,
+            tree: yaml.Node | None) -> str:
+    """``path:LINE: message`` when ``location`` finds a line, else ``path: message``."""
+    line = _line_of(tree, location) if location else None
+    return f"{path}:{line}: {message}" if line else f"{path}: {message}"

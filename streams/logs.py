@@ -14,9 +14,13 @@ def _quote(value: Any) -> str:
     return text
 
 
-def log_event(logger: logging.Logger, level: int, event: str, **fields: Any) -> None:
-    """Log ``event`` with ``fields`` as logfmt pairs; ``None`` values are left out."""
+def log_event(logger: logging.Logger, level: int, event: str, *, exc_info: bool = False,
+              **fields: Any) -> None:
+    """Log ``event`` with ``fields`` as logfmt pairs; ``None`` values are left out.
+
+    ``exc_info=True`` (inside an ``except``) adds the traceback on the lines after the event.
+    """
     if not logger.isEnabledFor(level):
         return
     pairs = " ".join(f"{k}={_quote(v)}" for k, v in fields.items() if v is not None)
-    logger.log(level, "%s %s", event, pairs)
+    logger.log(level, "%s %s", event, pairs, exc_info=exc_info)

@@ -1,4 +1,6 @@
-"""Wirewatch's own Prometheus metrics (one registry per process, served at /metrics).
+"""Observability in one place: Wirewatch's Prometheus metrics (one registry per process, served
+at /metrics), and ``observe(app)``, which adds Faust's own sensor, the worker info and the
+consumer-lag timer to that registry.
 
 Label sets stay bounded: feed names come from the config, topics and regions
 from fixed taxonomies, rules and sinks from the config, Kafka topics and dead-letter
@@ -7,9 +9,16 @@ reasons from ``streams.topics`` and ``streams.records``.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+if TYPE_CHECKING:
+    import faust
+
 REGISTRY = CollectorRegistry(auto_describe=True)
+LAG_INTERVAL = 5.0  # seconds between consumer-lag exports
 
 FEED_POLLS = Counter(
     "wirewatch_feed_polls_total", "Feed polls by outcome (ok, not_modified, error).",
@@ -114,3 +123,38 @@ WORKER_INFO = Gauge(
     "wirewatch_worker_info", "Always 1; labels describe the worker.", ["version"],
     registry=REGISTRY,
 )
+
+
+def _worker_version() -> str:
+    try:
+        return version("wirewatch")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+def observe(app: faust.App) -> None:
+    """Export ``app``'s worker info, consumer lag and Faust's own sensor (messages, sends,
+    rebalances, commit latency, offsets) through ``REGISTRY``."""
+    from faust.sensors.prometheus import setup_prometheus_sensors
+
+    WORKER_INFO.labels(_worker_version()).set(1)
+    setup_prometheus_sensors(app, registry=REGISTRY, name_prefix="wirewatch")
+    exported: set[tuple[str, str]] = set()
+
+    async def export_consumer_lag() -> None:
+        """Lag = partition high-water mark minus this worker's committed offset."""
+        committed = app.monitor.tp_committed_offsets or {}
+        current: set[tuple[str, str]] = set()
+        for tp in app.consumer.assignment():
+            highwater = app.consumer.highwater(tp)
+            if highwater is None:
+                continue
+            labels = (tp.topic, str(tp.partition))
+            CONSUMER_LAG.labels(*labels).set(max(0, highwater - committed.get(tp, 0)))
+            current.add(labels)
+        for labels in exported - current:  # partitions revoked from this worker
+            CONSUMER_LAG.remove(*labels)
+        exported.clear()
+        exported.update(current)
+
+    app.timer(LAG_INTERVAL, name="export_consumer_lag")(export_consumer_lag)

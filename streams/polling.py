@@ -12,25 +12,23 @@ cause no extra polls.
 The table holds each feed's state split into a small core record and seen-id
 segments (``streams.feeds.state``); only the records that changed are written, so a
 304 writes nothing. The times of polls that changed nothing else are kept in this
-worker's memory (``_polled_at``); after a rebalance the new holder may therefore poll
+worker's memory (``schedule.last_polled``); after a rebalance the new holder may therefore poll
 such a feed once early, a cheap conditional GET.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import time
 from dataclasses import replace
 from functools import cache
-
-from faust.sensors.prometheus import setup_prometheus_sensors
 
 from streams import metrics
 from streams.app import app, settings
 from streams.feeds.poller import POLL_ERROR_REASONS, POLL_OUTCOMES, Poller, PollOutcome
 from streams.feeds.state import load_state, state_writes
 from streams.logs import log_event
+from streams.poll_schedule import PollSchedule
 from streams.records import PollTick
 from streams.redact import redact_text
 from streams.runtime import current_config
@@ -43,10 +41,7 @@ feed_states = app.Table(
     help="Per-feed validators, back-off and seen headline ids.",
 )
 
-_next_tick: dict[str, float] = {}  # leader-local schedule; rebuilt by a new leader
-FIRST_ROUND_TICKS_PER_SECOND = 100  # a new leader's first ticks, spread out
-_in_flight: set[str] = set()  # feeds being polled by this worker right now
-_polled_at: dict[str, float] = {}  # last poll per feed whose state did not need a write
+schedule = PollSchedule()
 
 
 @cache
@@ -68,17 +63,10 @@ async def close_poller(sender: object, **_: object) -> None:
 async def emit_poll_ticks() -> None:
     """Leader only: a tick per feed whenever its interval (with jitter) has passed."""
     config = current_config()
-    jitter = config.polling.jitter
     now = time.time()
-    spread = max(3.0, len(config.feeds) / FIRST_ROUND_TICKS_PER_SECOND)
-    for feed in config.feeds:
-        due = _next_tick.get(feed.name)
-        if due is None:  # spread the first round: thousands of feeds must not poll at once
-            _next_tick[feed.name] = now + random.uniform(0, min(feed.interval, spread))
-            continue
-        if now >= due:
-            await poll_ticks_topic.send(key=feed.name, value=PollTick(feed=feed.name, sent_at=now))
-            _next_tick[feed.name] = now + feed.interval * (1 + random.uniform(-jitter, jitter))
+    for feed in schedule.due(config.feeds, now):
+        await poll_ticks_topic.send(key=feed.name, value=PollTick(feed=feed.name, sent_at=now))
+        schedule.ticked(feed, now, config.polling.jitter)
 
 
 @app.task
@@ -118,17 +106,15 @@ POLL_CONCURRENCY = 64
 async def poll_feeds(ticks) -> None:  # noqa: ANN001 -- a Faust stream
     """Poll each ticked feed that is due; publish its new headlines, then save its state."""
     async for tick in ticks:
-        if tick.feed in _in_flight:
+        if not schedule.claim(tick.feed):
             continue
-        _in_flight.add(tick.feed)
         try:
             await _poll_if_due(tick)
         except Exception as exc:  # a bug on one feed must not stop the others
             log_event(log, logging.ERROR, "feed_poll_crashed", feed=tick.feed,
-                      error=redact_text(repr(exc)))
-            log.debug("feed_poll_crashed traceback", exc_info=True)
+                      error=redact_text(repr(exc)), exc_info=log.isEnabledFor(logging.DEBUG))
         finally:
-            _in_flight.discard(tick.feed)
+            schedule.release(tick.feed)
 
 
 async def _poll_if_due(tick: PollTick) -> None:
@@ -139,8 +125,8 @@ async def _poll_if_due(tick: PollTick) -> None:
         return
     stored = load_state(feed_states.get, feed.name)
     state = stored.state
-    if _polled_at.get(feed.name, 0.0) > state.last_attempt:
-        state = replace(state, last_attempt=_polled_at[feed.name])
+    if schedule.last_polled(feed.name) > state.last_attempt:
+        state = replace(state, last_attempt=schedule.last_polled(feed.name))
     if not state.is_due(feed, time.time(), config.polling.jitter):
         return
     started = time.perf_counter()
@@ -153,10 +139,5 @@ async def _poll_if_due(tick: PollTick) -> None:
             del feed_states[key]  # state_writes deletes only stored segments
         else:
             feed_states[key] = value
-    _polled_at[feed.name] = outcome.state.last_attempt
+    schedule.polled(feed.name, outcome.state.last_attempt)
     _record(feed.name, outcome, time.perf_counter() - started)
-
-
-# Faust's own sensor (messages, sends, rebalances, commit latency, offsets) shares the
-# registry with Wirewatch's metrics, so /metrics on the web port serves both.
-setup_prometheus_sensors(app, registry=metrics.REGISTRY, name_prefix="wirewatch")

@@ -1,5 +1,6 @@
-"""Watch-list alerts: rules, matcher, story de-duplication, surge detection and webhook sinks.
+"""Watch-list alerts: rules, matcher, story de-duplication, surge detection and sinks.
 
-Everything here is pure logic (no Faust or Kafka imports) so it can be tested and
-benchmarked on its own; the Faust agent wiring lives beside it.
+The logic modules (rules, matcher, folding, stories, surge, desk, records, sink_kinds) are pure:
+no Faust or Kafka imports, so they are tested and benchmarked on their own. The Faust wiring is
+in ``agent.py``, ``delivery.py`` and ``rulebook.py``; the CLI in ``commands.py``.
 """

@@ -20,15 +20,16 @@ from agents.alerts.rulebook import RuleRecord, encode_key, read_rules_topic
 from agents.alerts.rules import (
     Rule,
     RuleError,
-    load_sinks,
     printable_name,
     rule_from_json,
     rule_to_json,
 )
+from agents.alerts.sink_kinds import load_sinks
 from streams.app import app, settings
 from streams.commands import PlainCommand
 from streams.config import (
     ConfigError,
+    SectionProblem,
     WirewatchConfig,
     load_config,
     register_live_check,
@@ -41,17 +42,17 @@ from streams.topics import ALERTS, RULES
 
 
 @register_section_check
-def check_rules_and_sinks(config: WirewatchConfig, source: str) -> list[str]:
-    problems: list[str] = []
+def check_rules_and_sinks(config: WirewatchConfig, source: str) -> list[SectionProblem]:
+    problems: list[SectionProblem] = []
     rule_names: list[str] | None = None  # unknown when the rules do not load
     try:
         rule_names = [rule.name for rule in rules_in(config, source)]
     except RuleError as exc:
-        problems += exc.problems
+        problems += exc.located
     try:
         load_sinks(config.sinks, source=source, rule_names=rule_names)
     except RuleError as exc:
-        problems += exc.problems
+        problems += exc.located
     return problems
 
 

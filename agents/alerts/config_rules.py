@@ -16,9 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agents.alerts.rules import Rule, RuleError, load_rules, printable_name
-from agents.classify.classifier import DATA_DIR
-from agents.classify.regions import load_regions
-from agents.classify.topics import TopicModel
+from agents.classify.data_files import load_taxonomy
 from streams import metrics
 from streams.config import ConfigError, WirewatchConfig, load_config
 from streams.logs import log_event
@@ -27,18 +25,11 @@ from streams.topics import RULES
 FIX = "run `wirewatch rules apply` with this config to publish its rules"
 
 
-def _known_names() -> tuple[set[str], set[str]]:
-    """Topic labels and codes, and region names, from the classifier's data files (read
-    directly: building the whole classifier would take seconds)."""
-    topics = TopicModel.load(DATA_DIR / "topics.yaml").topics
-    regions = load_regions(DATA_DIR / "regions.yaml")
-    return {n for t in topics for n in (t.label, t.code)}, {r.name for r in regions}
-
-
 def rules_in(config: WirewatchConfig, source: str) -> list[Rule]:
     """The validated ``rules:`` of ``config`` (RuleError naming every problem)."""
-    topics, regions = _known_names()
-    return load_rules(config.rules, source=source, known_topics=topics, known_regions=regions)
+    taxonomy = load_taxonomy()
+    return load_rules(config.rules, source=source, known_topics=taxonomy.topics,
+                      known_regions=taxonomy.regions)
 
 
 @dataclass(frozen=True, slots=True)

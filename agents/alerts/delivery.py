@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from agents.alerts.rulebook import rulebook
-from agents.alerts.rules import Sink, load_sinks
+from agents.alerts.sink_kinds import Sink, load_sinks
 from agents.alerts.sinks import accepts, deliver
 from streams import metrics
 from streams.app import app, settings

@@ -14,11 +14,11 @@ from collections.abc import Mapping, MutableMapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from agents.alerts.matcher import Match, MatchedTerm
 from agents.alerts.records import build_alert, build_surge_alert
 from agents.alerts.rules import Rule
 from agents.alerts.stories import StoryAssignment, StoryIndex
 from agents.alerts.surge import SurgeDetector
+from streams.records import Match, MatchedTerm
 
 STORY_WINDOW = timedelta(hours=48)
 UPDATE_INTERVAL = timedelta(seconds=60)

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import ahocorasick
 
 from agents.alerts.folding import WORD, char_offsets, fold, term_tokens
-from agents.alerts.folding import words as words  # stories.py imports it from here
 from agents.alerts.regex import RegexSet, compile_regex
 from streams.records import Match, MatchedTerm
 

@@ -21,8 +21,9 @@ from typing import NamedTuple
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from agents.alerts.config_rules import report_worker_rules
+from agents.alerts.config_section import RULE_NAME_PATTERN
 from agents.alerts.matcher import Matcher
-from agents.alerts.rules import NAME_PATTERN, Rule, printable_name, rule_from_json
+from agents.alerts.rules import Rule, printable_name, rule_from_json
 from streams import metrics
 from streams.app import app, settings
 from streams.logs import log_event
@@ -79,7 +80,7 @@ class RuleBook:
 
     def _apply_one(self, record: RuleRecord) -> bool:
         key, value = record.key, record.value
-        if not NAME_PATTERN.fullmatch(key):
+        if not RULE_NAME_PATTERN.fullmatch(key):
             _reject(record, "the record key is not a rule name (1-100 letters, digits, - _ .)")
             return False
         if value is None:

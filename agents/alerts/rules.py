@@ -1,4 +1,4 @@
-"""Watch-list rules and webhook sinks: the ``rules:`` and ``sinks:`` sections of the config.
+"""Watch-list rules: the ``rules:`` section of the config (sinks: ``sink_kinds.py``).
 
 Rule semantics (copied into the README):
 
@@ -24,54 +24,38 @@ Rule semantics (copied into the README):
 * Names are unique and use letters, digits, ``-``, ``_`` and ``.`` (like feed names).
 
 ``load_rules`` validates a whole list and raises ``RuleError`` naming every problem with its
-rule and field; nothing is ever half-loaded. ``load_sinks`` does the same for sinks.
+rule and field; nothing is ever half-loaded.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    AnyHttpUrl,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictInt,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import Field, StrictInt, field_validator
+
+from agents.alerts.config_section import (
+    RULE_NAME_PATTERN,
+    FieldProblem,
+    Name,
+    Names,
+    RuleError,
+    StrictModel,
+    load_section,
 )
-
 from agents.alerts.folding import term_tokens
 from agents.alerts.regex import compile_regex
-from agents.alerts.sink_kinds import (
-    apprise_url_problems,
-    sink_template_problem,
-    template_problems,
-)
 from streams.records import Severity
-
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
-
-
-def _valid_name(name: str) -> str:
-    if not NAME_PATTERN.fullmatch(name):
-        raise ValueError("use 1-100 letters, digits, '-', '_' or '.'")
-    return name
 
 
 def printable_name(name: str) -> str:
     """A rule name as is; a record key that is no rule name (odd bytes, spaces) quoted."""
-    return name if NAME_PATTERN.fullmatch(name) else ascii(name)
+    return name if RULE_NAME_PATTERN.fullmatch(name) else ascii(name)
 
 
-Name = Annotated[str, AfterValidator(_valid_name)]
-Names = tuple[Annotated[str, Field(min_length=1)], ...]
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -85,14 +69,6 @@ def parse_duration(text: str) -> timedelta:
     if seconds <= 0:
         raise ValueError(f"duration {text!r} must be longer than zero")
     return timedelta(seconds=seconds)
-
-
-class RuleError(ValueError):
-    """Rules or sinks that cannot be loaded; ``problems`` holds one line per error."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 def _term_problem(term: str) -> str | None:
@@ -113,11 +89,7 @@ def _check_terms(terms: Iterable[str]) -> None:
         raise ValueError("; ".join(problems))
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Rule(_Strict):
+class Rule(StrictModel):
     """One watch-list rule (see the module docstring for the semantics)."""
 
     name: Name
@@ -185,136 +157,26 @@ def _rule_problems(
     raw: dict[str, Any],
     known_topics: Collection[str] | None,
     known_regions: Collection[str] | None,
-) -> list[str]:
-    """Cross-field problems of a raw rule as ``field: message`` (types are pydantic's job)."""
-    problems = []
+) -> list[FieldProblem]:
+    """Cross-field problems of a raw rule as (field, message) (types are pydantic's job)."""
+    problems: list[FieldProblem] = []
     if not any(_given(raw, key) for key in ("any", "all", "weighted", "regex")):
-        problems.append("(rule): needs at least one of any, all, weighted or regex")
+        problems.append((None, "(rule): needs at least one of any, all, weighted or regex"))
     if _given(raw, "weighted") and raw.get("threshold") is None:
-        problems.append("threshold: required with weighted")
+        problems.append(("threshold", "required with weighted"))
     if raw.get("threshold") is not None and not _given(raw, "weighted"):
-        problems.append("threshold: only allowed with weighted")
+        problems.append(("threshold", "only allowed with weighted"))
     all_terms = raw.get("all") if isinstance(raw.get("all"), list) else []
     if raw.get("near") is not None and (not all_terms or len(all_terms) + _given(raw, "any") < 2):
-        problems.append("near: needs 'all' terms and at least two terms (any counts as one)")
+        problems.append(("near", "needs 'all' terms and at least two terms (any counts as one)"))
     for field, known in (("topics", known_topics), ("regions", known_regions)):
         values = raw.get(field)
         if known is not None and isinstance(values, list):
             folded = {k.casefold() for k in known}
             unknown = [v for v in values if isinstance(v, str) and v.casefold() not in folded]
             if unknown:
-                problems.append(f"{field}: unknown {', '.join(map(repr, unknown))}")
+                problems.append((field, f"unknown {', '.join(map(repr, unknown))}"))
     return problems
-
-
-class Sink(_Strict):
-    """Where alerts that pass the filters go: exactly one of a webhook (``url``), Apprise
-    URLs (``apprise``, see ``apprise_sink``) or an Alertmanager (``alertmanager``, see
-    ``alertmanager_sink``), each optionally through a template.
-
-    ``template`` is either a string, sent as Slack-style ``{"text": ...}``, or a JSON
-    object (e.g. Telegram's ``{"chat_id": "...", "text": ...}``) whose string values are
-    filled in; placeholders are ``string.Template`` ones (``$title``, ``${severity}``) naming
-    alert fields. Without a template the alert JSON itself is posted.
-    """
-
-    name: Name
-    url: AnyHttpUrl | None = None
-    apprise: tuple[str, ...] = ()
-    alertmanager: AnyHttpUrl | None = None
-    rules: Names = ()
-    min_severity: Severity = "info"
-    template: str | dict[str, Any] | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    timeout: float = Field(default=5.0, gt=0, le=120)
-    max_attempts: int = Field(default=4, ge=1, le=20)
-    backoff: float = Field(default=1.0, ge=0, le=60)
-    max_backoff: float = Field(default=30.0, ge=0, le=3600)
-
-    @field_validator("template")
-    @classmethod
-    def _valid_template(cls, template: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
-        problems = template_problems(template)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return template
-
-    @field_validator("apprise")
-    @classmethod
-    def _apprise_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
-        problems = apprise_url_problems(urls)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return urls
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Sink:
-        given = [k for k in ("url", "apprise", "alertmanager") if getattr(self, k)]
-        if len(given) != 1:
-            raise ValueError(f"needs exactly one of url, apprise or alertmanager, not "
-                             f"{' and '.join(given) or 'none'}")
-        template_problem = sink_template_problem(self.kind, self.template)
-        if template_problem:
-            raise ValueError(template_problem)
-        return self
-
-    @property
-    def kind(self) -> Literal["webhook", "apprise", "alertmanager"]:
-        return "apprise" if self.apprise else "alertmanager" if self.alertmanager else "webhook"
-
-
-def _sink_problems(raw: dict[str, Any], rule_names: Collection[str] | None) -> list[str]:
-    rules = raw.get("rules")
-    if rule_names is None or not isinstance(rules, list):
-        return []
-    unknown = [r for r in rules if isinstance(r, str) and r not in rule_names]
-    return [f"rules: unknown rule {', '.join(map(repr, unknown))}"] if unknown else []
-
-
-_Model = TypeVar("_Model", Rule, Sink)
-
-
-def _format_field(loc: Sequence[str | int]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(entry)"
-
-
-def _load(
-    raw: Sequence[Any],
-    model: type[_Model],
-    section: str,
-    source: str,
-    extra_checks: Callable[[dict[str, Any]], list[str]],
-) -> list[_Model]:
-    if not isinstance(raw, list | tuple):
-        raise RuleError([f"{source}: {section}: must be a list, not {type(raw).__name__}"])
-    problems: list[str] = []
-    loaded: list[_Model] = []
-    first_index: dict[str, int] = {}
-    for index, item in enumerate(raw):
-        place = f"{source}: {section}[{index}]"
-        if not isinstance(item, dict):
-            problems.append(f"{place}: must be a mapping, not {type(item).__name__}")
-            continue
-        name = item.get("name")
-        if isinstance(name, str):
-            place += f" {name!r}"
-            if name in first_index:
-                where = f"{section}[{first_index[name]}]"
-                problems.append(f"{place}: name: duplicate name (first used by {where})")
-            first_index.setdefault(name, index)
-        problems.extend(f"{place}: {p}" for p in extra_checks(item))
-        try:
-            loaded.append(model.model_validate(item))
-        except ValidationError as exc:
-            for err in exc.errors():
-                msg = err["msg"].removeprefix("Value error, ")
-                problems.append(f"{place}: {_format_field(err['loc'])}: {msg}")
-    if problems:
-        raise RuleError(problems)
-    return loaded
 
 
 def load_rules(
@@ -325,16 +187,9 @@ def load_rules(
     known_regions: Collection[str] | None = None,
 ) -> list[Rule]:
     """Validate the raw ``rules:`` list read from ``source`` (all or nothing)."""
-    return _load(
+    return load_section(
         raw, Rule, "rules", source, lambda r: _rule_problems(r, known_topics, known_regions)
     )
-
-
-def load_sinks(
-    raw: Sequence[Any], *, source: str, rule_names: Collection[str] | None = None
-) -> list[Sink]:
-    """Validate the raw ``sinks:`` list read from ``source`` (all or nothing)."""
-    return _load(raw, Sink, "sinks", source, lambda s: _sink_problems(s, rule_names))
 
 
 def rule_to_json(rule: Rule) -> str:

@@ -33,9 +33,10 @@ import aiohttp
 
 from agents.alerts.alertmanager_sink import alertmanager_alert, alerts_url
 from agents.alerts.apprise_sink import AppriseNotifier, default_body, default_title
-from agents.alerts.records import ALERT_FIELDS, alert_passes
-from agents.alerts.rules import Sink
+from agents.alerts.records import alert_passes
+from agents.alerts.sink_kinds import Sink
 from streams.feeds.fetcher import parse_retry_after
+from streams.records import ALERT_FIELDS
 from streams.redact import redact_text
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})

@@ -46,8 +46,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from agents.alerts.folding import words
 from agents.alerts.ledger import TimeLedger
-from agents.alerts.matcher import words
 from streams.feeds.urls import canonical_url
 
 FEED_CAP = 20  # feeds listed in a story record; past it, feeds are counted through src: keys

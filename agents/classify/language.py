@@ -79,7 +79,7 @@ class LanguageDetector:
         return cls(scripts, tuple(latin))
 
     def detect(self, text: str, folded: str, english_evidence: bool = False) -> str:
-        """ISO 639-1 code of `text` (`folded` is its matcher.fold form), or "und".
+        """ISO 639-1 code of `text` (`folded` is its matcher.fold_keeping_offsets form), or "und".
 
         `english_evidence` says the English topic lexicon matched something: it decides
         Latin-script headlines that hold no function word.

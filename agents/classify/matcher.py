@@ -27,7 +27,7 @@ _NON_WORD = re.compile(
 )
 
 
-def fold(text: str) -> str:
+def fold_keeping_offsets(text: str) -> str:
     """Lower-case `text` and blank out non-word characters, keeping every offset."""
     low = text.lower()
     if len(low) != len(text):  # e.g. "İ".lower() is two characters
@@ -37,13 +37,13 @@ def fold(text: str) -> str:
 
 def pad(text: str) -> str:
     """The folded form of `text` that `PhraseIndex.find` searches."""
-    return f" {fold(text)} "
+    return f" {fold_keeping_offsets(text)} "
 
 
 def phrase_key(phrase: str) -> str:
     """The automaton key of a phrase ("" when it has no word characters)."""
     prefix = phrase.endswith("*")
-    words = fold(phrase.rstrip("*")).split()
+    words = fold_keeping_offsets(phrase.rstrip("*")).split()
     if not words:
         return ""
     return " " + " ".join(words) + ("" if prefix else " ")

@@ -9,7 +9,8 @@ and which wording the lexicons miss. With word vectors, the headline vector is a
 
 Training (`TopicRegression.train`) fits one scikit-learn logistic regression per topic (one vs
 rest, L2 penalty, L-BFGS) over a scipy sparse matrix: the same data always gives the same
-weights, with nothing downloaded. scikit-learn and scipy are needed for training only. Scoring a
+weights, with nothing downloaded. scikit-learn (the `train` extra) is needed for training only;
+scipy is installed with the package but only training imports it. Scoring a
 headline sums the table rows of its features (`TopicRegression.log_odds`).
 """
 
@@ -170,7 +171,7 @@ class TopicRegression:
             rows += [r] * len(found)
             cols += found
             labels[r, sorted(wanted)] = 1.0
-        from scipy import sparse  # training only: a worker loads a saved model without scipy
+        from scipy import sparse  # training only: a worker never imports scipy
 
         inputs = sparse.csr_array((np.ones(len(rows), dtype=np.float32), (rows, cols)),
                                   shape=(len(headlines), len(vocabulary) + 1))

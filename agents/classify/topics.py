@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.classify.errors import DataError, read_yaml_mapping
-from agents.classify.matcher import PhraseIndex, fold, phrase_key
+from agents.classify.matcher import PhraseIndex, fold_keeping_offsets, phrase_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,9 @@ class TopicModel:
                  summary_weight: float) -> None:
         self.topics = topics
         self._index: PhraseIndex[_Term] = PhraseIndex(terms + _plural_terms(terms))
-        self._words = frozenset(k for k in (fold(t.rstrip("*")).strip() for t, _ in terms)
-                                if k and " " not in k)
+        self._words = frozenset(
+            k for k in (fold_keeping_offsets(t.rstrip("*")).strip() for t, _ in terms)
+            if k and " " not in k)
         self.threshold = threshold
         self.secondary_ratio = secondary_ratio
         self.max_topics = max_topics
@@ -162,7 +163,7 @@ def _plural_terms(terms: list[tuple[str, _Term]]) -> list[tuple[str, _Term]]:
     explicit = {phrase_key(phrase) for phrase, _ in terms}
     added: list[tuple[str, _Term]] = []
     for phrase, term in terms:
-        form = plural(fold(phrase).strip())
+        form = plural(fold_keeping_offsets(phrase).strip())
         if form and phrase_key(form) not in explicit:
             added.append((form, term))
     return added

@@ -16,8 +16,9 @@ import argparse
 import time
 from pathlib import Path
 
-from agents.classify.classifier import DATA_DIR, Classifier, inputs_hash
+from agents.classify.classifier import Classifier
 from agents.classify.corpora import corpora_dir
+from agents.classify.data_files import DATA_DIR, inputs_hash
 from agents.classify.model import MODEL_FILE, ModelSettings
 
 

@@ -1,6 +1,6 @@
 """Static word vectors (data/word_vectors.npz) and headline vectors. They let the topic model
 generalise from the training headlines to words it never saw there ("thrash" near "beat",
-"Masters" near "golf"). Built by `wordvectors_build`.
+"Masters" near "golf"). Built by `tools/wordvectors_build.py`.
 
 A word's vector has the length of its weight (rarer words weigh more), and a headline's vector
 is the sum of its distinct known words' vectors divided by sqrt(sum of their squared lengths):

@@ -25,6 +25,7 @@ from streams.feeds.entries import Entry, build_entry
 from streams.feeds.errors import SelectorMatchedNothing
 from streams.feeds.text import clean_text
 from streams.feeds.urls import web_url
+from streams.logs import log_event
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +96,11 @@ def parse_html_list(body: bytes, *, base_url: str, select: HtmlSelectors, feed: 
         )
     if bad_dates:
         how = select.date_format or "tolerant parsing"
-        log.warning(
-            "feed %r: %d of %d dates unparseable with %s, e.g. %r",
-            feed,
-            len(bad_dates),
-            len(entries),
-            how,
-            bad_dates[0],
-        )
-    log.debug("feed %r: %d of %d items usable", feed, len(entries), len(items))
+        log_event(log, logging.WARNING, "feed_dates_unparseable", feed=feed,
+                  unparseable=len(bad_dates), entries=len(entries), parsing=how,
+                  example=bad_dates[0])
+    log_event(log, logging.DEBUG, "feed_items_usable", feed=feed, usable=len(entries),
+              items=len(items))
     return entries
 
 

@@ -22,6 +22,7 @@ import feedparser
 from streams.feeds.entries import Entry, build_entry
 from streams.feeds.errors import FeedParseError
 from streams.feeds.urls import web_url
+from streams.logs import log_event
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ def _entries(raw: Iterable[_RawItem], *, base_url: str, feed: str) -> list[Entry
             continue
         entries.append(entry)
     if skipped:
-        log.debug("feed %r: skipped %d entries with neither title nor link", feed, skipped)
+        log_event(log, logging.DEBUG, "feed_entries_untitled", feed=feed, skipped=skipped,
+                  why="neither title nor link")
     return entries
 
 
@@ -164,7 +166,7 @@ def _rfc3339_to_utc(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        log.debug("unparseable JSON Feed date %r", value)
+        log_event(log, logging.DEBUG, "feed_date_unparseable", format="json_feed", value=value)
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)

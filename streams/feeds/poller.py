@@ -116,7 +116,7 @@ class Poller:
         except FeedParseError as exc:
             return self._failed(feed, state, "parse", str(exc), None)
         except Exception as exc:  # a bug, or a document that breaks a library: still an outcome
-            log.debug("feed %r: poll raised", feed.name, exc_info=True)
+            log_event(log, logging.DEBUG, "feed_poll_raised", feed=feed.name, exc_info=True)
             return self._failed(feed, state, "internal", f"{type(exc).__name__}: {exc}", None)
         self._log_document_notes(feed, parsed)
         entries = parsed.entries

@@ -89,7 +89,7 @@ def test_dashboards_have_distinct_uids_and_ids():
         assert len(set(ids)) == len(ids), board["uid"]
 
 
-def test_overview_has_the_panels_issue_5_asks_for():
+def test_overview_has_the_operator_panels():
     queries = [e.expr for e in exprs_of("overview.json")]
     for metric, grouping in [
         ("wirewatch_headlines_new_total", "feed"),
@@ -111,7 +111,7 @@ def test_overview_has_the_panels_issue_5_asks_for():
     assert any('outcome="not_modified"' in q for q in health)
 
 
-def test_pipeline_has_the_panels_issue_5_asks_for():
+def test_pipeline_has_the_stage_panels():
     queries = " ".join(e.expr for e in exprs_of("pipeline.json"))
     for needle in [
         "wirewatch_total_events_per_stream_total",  # throughput per agent

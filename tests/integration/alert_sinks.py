@@ -2,7 +2,7 @@
 
 import aiohttp
 
-from agents.alerts.rules import Sink, load_sinks
+from agents.alerts.sink_kinds import Sink, load_sinks
 from agents.alerts.sinks import DeliveryResult, deliver
 
 ALERT = {

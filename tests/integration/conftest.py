@@ -292,3 +292,37 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[..., int]]:
     for proc in procs:
         proc.terminate()
         proc.wait(30)
+
+
+# Shared by the worker tests: a config's sections, the CLI, and the demo site's feeds.
+RULES = [
+    {"name": "peacekeepers", "any": ["peacekeeper*", "peacekeeping"], "severity": "high"},
+    {"name": "cop29", "any": ["COP29", "COP 29", "COP-29"], "not": ["COP290"]},
+    {"name": "karabakh-security", "all": ["Karabakh"], "any": ["mine*", "troops"],
+     "regions": ["South Caucasus"], "topics": ["conflict/war/peace"], "severity": "high"},
+]
+
+
+def wirewatch(namespace: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WIREWATCH_BROKER": BROKER, "WIREWATCH_NAMESPACE": namespace}
+    return subprocess.run([sys.executable, "-m", "streams", *args], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def write(path: Path, **sections: object) -> Path:
+    path.write_text(json.dumps(sections), encoding="utf-8")
+    return path
+
+
+HTML_SELECT = {
+    "item": "aside.latest-news li", "title": ".title", "link": "a", "summary": ".sub",
+    "published": "time", "date_format": "%d %B %Y - %H:%M", "timezone": "Asia/Baku",
+}
+
+
+def site_feeds(site: NewsSite, interval: float = 1) -> list[dict]:
+    return [
+        {"name": "site-rss", "url": f"{site.base_url}/rss", "interval": interval},
+        {"name": "site-latest", "url": f"{site.base_url}/latest", "interval": interval,
+         "kind": "html", "select": HTML_SELECT},
+    ]

@@ -4,30 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiohttp import web
 
 from streams.embedded_broker import free_port
 
-from .conftest import BROKER, REPO, TopicReader, add_stories, cli_lines, wait_until
-from .test_pipeline import site_feeds
+from .conftest import (
+    RULES,
+    TopicReader,
+    add_stories,
+    cli_lines,
+    site_feeds,
+    wait_until,
+    wirewatch,
+    write,
+)
 
 pytestmark = pytest.mark.kafka
-
-RULES = [
-    {"name": "peacekeepers", "any": ["peacekeeper*", "peacekeeping"], "severity": "high"},
-    {"name": "cop29", "any": ["COP29", "COP 29", "COP-29"], "not": ["COP290"]},
-    {"name": "karabakh-security", "all": ["Karabakh"], "any": ["mine*", "troops"],
-     "regions": ["South Caucasus"], "topics": ["conflict/war/peace"], "severity": "high"},
-]
-
 
 class Receiver:
     """A webhook endpoint answering 500 to the first ``failures`` POSTs, then 200."""
@@ -57,17 +53,6 @@ async def receivers() -> AsyncIterator[tuple[str, Receiver, Receiver]]:
     await web.TCPSite(runner, "127.0.0.1", port).start()
     yield f"http://127.0.0.1:{port}", flaky, broken
     await runner.cleanup()
-
-
-def wirewatch(namespace: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WIREWATCH_BROKER": BROKER, "WIREWATCH_NAMESPACE": namespace}
-    return subprocess.run([sys.executable, "-m", "streams", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
-
-
-def write(path: Path, **sections: object) -> Path:
-    path.write_text(json.dumps(sections), encoding="utf-8")
-    return path
 
 
 async def test_classified_and_alerts_end_to_end(news_site, namespace, tmp_path, start_worker,

@@ -13,9 +13,7 @@ from streams.embedded_broker import free_port
 
 from .alert_sinks import ALERT, send, sink
 from .alertmanager import REPO, api, running_alertmanager
-from .conftest import add_stories, wait_until
-from .test_agents import RULES, wirewatch, write
-from .test_pipeline import site_feeds
+from .conftest import RULES, add_stories, site_feeds, wait_until, wirewatch, write
 
 
 @pytest.fixture

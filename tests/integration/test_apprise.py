@@ -8,13 +8,12 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 
-from agents.alerts.rules import RuleError, load_sinks
+from agents.alerts.config_section import RuleError
+from agents.alerts.sink_kinds import load_sinks
 from streams.embedded_broker import free_port
 
 from .alert_sinks import ALERT, send, sink
-from .conftest import TopicReader, add_stories, wait_until
-from .test_agents import RULES, wirewatch, write
-from .test_pipeline import site_feeds
+from .conftest import RULES, TopicReader, add_stories, site_feeds, wait_until, wirewatch, write
 
 
 class Inbox:

@@ -1,5 +1,5 @@
 """The feed's `country:` prior on real Kafka: the same headline from two feeds of one site,
-one with `country: GB`, is read as GB only where the feed's config says so (issue 9)."""
+one with `country: GB`, is read as GB only where the feed's config says so."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A syndication flood through one worker on real Kafka: bounded state, bounded updates, and a
-busy worker that still stops promptly on SIGTERM (issue 14)."""
+busy worker that still stops promptly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from agents.alerts.desk import next_milestone
 from agents.alerts.stories import FEED_CAP
 
-from .conftest import BOOTSTRAP, TopicReader, wait_until
-from .test_agents import wirewatch
+from .conftest import BOOTSTRAP, TopicReader, wait_until, wirewatch
 
 pytestmark = pytest.mark.kafka
 

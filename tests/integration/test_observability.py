@@ -18,9 +18,7 @@ import pytest
 
 from tests.deploy.dashboard_exprs import all_exprs
 
-from .conftest import add_stories, wait_until
-from .test_agents import RULES, wirewatch, write
-from .test_pipeline import HTML_SELECT, site_feeds
+from .conftest import HTML_SELECT, RULES, add_stories, site_feeds, wait_until, wirewatch, write
 
 pytestmark = pytest.mark.kafka
 
@@ -74,6 +72,10 @@ async def test_every_dashboard_query_and_alert_rule_runs_on_real_prometheus(
             empty.append(expr.label)
     assert not failures, "\n".join(failures)
     assert not empty, f"panels without data: {empty}"
+    # What metrics.observe adds: the worker's info and the lag of its assigned partitions.
+    assert has_data("wirewatch_worker_info == 1")
+    await wait_until(lambda: has_data('wirewatch_consumer_lag_messages{topic=~".*headlines.*"}'),
+                     30, "the consumer lag of the headlines topic", worker)
 
     # The alert rule for an HTML list whose selector matches nothing is live.
     await wait_until(lambda: has_data('ALERTS{alertname="WirewatchHtmlSelectorEmpty",'

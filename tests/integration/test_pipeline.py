@@ -8,25 +8,9 @@ from collections import Counter
 
 import pytest
 
-from streams.demo.site import NewsSite
-
-from .conftest import TopicReader, add_stories, cli_lines, wait_until, write_config
+from .conftest import TopicReader, add_stories, cli_lines, site_feeds, wait_until, write_config
 
 pytestmark = pytest.mark.kafka
-
-HTML_SELECT = {
-    "item": "aside.latest-news li", "title": ".title", "link": "a", "summary": ".sub",
-    "published": "time", "date_format": "%d %B %Y - %H:%M", "timezone": "Asia/Baku",
-}
-
-
-def site_feeds(site: NewsSite, interval: float = 1) -> list[dict]:
-    return [
-        {"name": "site-rss", "url": f"{site.base_url}/rss", "interval": interval},
-        {"name": "site-latest", "url": f"{site.base_url}/latest", "interval": interval,
-         "kind": "html", "select": HTML_SELECT},
-    ]
-
 
 def per_feed(messages: list) -> Counter:
     return Counter(value["feed"] for _, value in messages)

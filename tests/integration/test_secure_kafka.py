@@ -19,10 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, TopicReader, Worker, add_stories, wait_until
+from .conftest import REPO, TopicReader, Worker, add_stories, site_feeds, wait_until, write
 from .secure_kafka import SaslBroker, sasl_broker  # noqa: F401 -- the fixture
-from .test_agents import write
-from .test_pipeline import site_feeds
 
 pytestmark = pytest.mark.kafka
 

@@ -1,4 +1,4 @@
-"""Headline classifier: the issue's must-pass headlines, hard place names, other languages."""
+"""Headline classifier: must-pass headlines, hard place names, other languages."""
 
 import json
 import re
@@ -6,7 +6,7 @@ import re
 import pytest
 
 from agents.classify import Classifier
-from agents.classify.matcher import PhraseIndex, fold, pad
+from agents.classify.matcher import PhraseIndex, fold_keeping_offsets, pad
 from agents.classify.topics import plural
 
 
@@ -209,8 +209,8 @@ def test_vocabularies_for_rule_validation(clf):
 
 def test_fold_keeps_offsets():
     text = "İstanbul’s U.S.-backed deal"
-    assert len(fold(text)) == len(text)
-    assert fold(text).split() == ["istanbul", "s", "u", "s", "backed", "deal"]
+    assert len(fold_keeping_offsets(text)) == len(text)
+    assert fold_keeping_offsets(text).split() == ["istanbul", "s", "u", "s", "backed", "deal"]
 
 
 def test_phrase_index_whole_words_longest_first():

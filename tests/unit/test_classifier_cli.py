@@ -6,7 +6,7 @@ import json
 import pytest
 
 from agents.classify import Classifier
-from agents.classify.cli import classify_stream
+from agents.classify.command import classify_stream
 
 
 @pytest.fixture(scope="module")

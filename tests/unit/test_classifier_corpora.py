@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from agents.classify import Classifier, DataError
-from agents.classify.classifier import DATA_DIR, inputs_hash
 from agents.classify.corpora import (
     PlaceRow,
     evaluation_sets,
@@ -18,6 +17,7 @@ from agents.classify.corpora import (
     title_key,
     training_rows,
 )
+from agents.classify.data_files import DATA_DIR, inputs_hash
 from agents.classify.model import MODEL_FILE, ModelSettings, TopicRegression
 from agents.classify.train import train
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from agents.classify import Classifier, DataError
-from agents.classify.classifier import DATA_DIR
+from agents.classify.data_files import DATA_DIR, load_taxonomy
 
 
 @pytest.fixture
@@ -95,3 +95,12 @@ def test_explicit_plural_keeps_its_own_weight(data_dir):
     clf = Classifier.load(data_dir, topic_model=False)  # the lexicons alone
     assert [t.label for t in clf.classify("Quidditch match resumes").topics] == ["sport"]
     assert "sport" not in [t.label for t in clf.classify("Quidditch matches resume").topics]
+
+
+def test_taxonomy_names_topics_by_label_and_code_and_regions_from_the_data_files(data_dir):
+    taxonomy = load_taxonomy()
+    assert {"conflict/war/peace", "medtop:16000000"} <= taxonomy.topics
+    assert "Sub-Saharan Africa" in taxonomy.regions
+    append(data_dir / "regions.yaml", "  - name: Atlantis\n    kind: m49\n    countries: [GR]\n")
+    assert "Atlantis" in load_taxonomy(data_dir).regions
+    assert "Atlantis" not in taxonomy.regions

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agents.classify import Classifier, DataError
-from agents.classify.classifier import DATA_DIR, inputs_hash
+from agents.classify.data_files import DATA_DIR, inputs_hash
 from agents.classify.matcher import pad
 from agents.classify.model import (
     LEXICON_BEST_FEATURE,

@@ -1,4 +1,4 @@
-"""Places that real headlines name (issue 9): the feed's `country:` prior, institutions and
+"""Places that real headlines name: the feed's `country:` prior, institutions and
 office-holders as metonyms, and second-level subdivisions and shared town names that only a
 prior resolves. The prior travels from the feed config through the classify agent."""
 

@@ -95,7 +95,7 @@ def test_missing_fields_relative_links_and_entities(caplog):
     assert (guid_text.url, guid_text.id) == ("", headline_id("sloppy-0042"))
     assert link_only.url == "https://feeds.example.com/x/relative/only-link"
     assert link_only.published is None  # "not a date"
-    assert "skipped 1 entries" in caplog.text
+    assert "feed_entries_untitled feed=missing-fields.xml skipped=1" in caplog.text
 
 
 def test_entry_without_guid_or_link_is_keyed_by_title():

@@ -73,8 +73,8 @@ def test_item_that_is_a_link_time_datetime_attribute_and_base_href(caplog):
     assert (alpha.title, alpha.url) == ("Alpha", "https://mirror.example.org/news/a")
     assert alpha.published == datetime(2024, 5, 1, 19, 1, tzinfo=UTC)
     assert (beta.url, beta.published) == ("https://mirror.example.org/news/b", None)
-    assert "feed 'rows': 1 of 2 dates unparseable" in caplog.text
-    assert "'sometime soon'" in caplog.text
+    assert "feed_dates_unparseable feed=rows unparseable=1 entries=2" in caplog.text
+    assert 'example="sometime soon"' in caplog.text
 
 
 def test_naive_times_use_the_configured_zone():

@@ -11,11 +11,11 @@ from agents.alerts.rules import (
     RuleError,
     Severity,
     load_rules,
-    load_sinks,
     parse_duration,
     rule_from_json,
     rule_to_json,
 )
+from agents.alerts.sink_kinds import load_sinks
 
 EXAMPLE = [
     {"name": "peacekeepers", "any": ["peacekeeper*", "peacekeeping"], "severity": "high"},
@@ -228,7 +228,21 @@ def test_config_check_names_sink_rules_when_the_config_has_no_rules():
     config = parse_config(
         "feeds: []\nsinks: [{name: s, url: 'https://x.example', rules: [cop29]}]\n", "w.yaml")
     assert check_rules_and_sinks(config, "w.yaml") == [
-        "w.yaml: sinks[0] 's': rules: unknown rule 'cop29'"]
+        (("sinks", 0, "rules"), "sinks[0] 's': rules: unknown rule 'cop29'")]
+
+
+def test_rule_errors_carry_the_yaml_location_of_each_problem() -> None:
+    with pytest.raises(RuleError) as info:
+        load_rules([{"name": "a", "any": ["x"]}, {"name": "a", "near": 2, "any": "x"}, 7],
+                   source="w.yaml")
+    assert info.value.located == [
+        (("rules", 1, "name"), "rules[1] 'a': name: duplicate name (first used by rules[0])"),
+        (("rules", 1, "near"),
+         "rules[1] 'a': near: needs 'all' terms and at least two terms (any counts as one)"),
+        (("rules", 1, "any"), "rules[1] 'a': any: Input should be a valid tuple"),
+        (("rules", 2), "rules[2]: must be a mapping, not int"),
+    ]
+    assert info.value.problems == [f"w.yaml: {message}" for _, message in info.value.located]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 
 from agents.alerts.records import alert_passes
-from agents.alerts.rules import Sink
+from agents.alerts.sink_kinds import Sink
 from agents.alerts.sinks import accepts, deliver, render_body
 from streams.display import format_alert
 

