@@ -71,7 +71,7 @@ def _candidate(key: object, record: ClassifiedHeadline) -> AlertCandidate:
     try:
         matches = rulebook.matcher.match(record.model_dump())
     except Exception as exc:  # one odd headline must not stop the stream
-        log.exception("match_failed id=%s error=%r", key, exc)
+        log_event(log, logging.ERROR, "match_failed", exc_info=True, id=key, error=repr(exc))
         matches = []
     return AlertCandidate(headline=record, matches=matches)
 
@@ -111,7 +111,8 @@ def _decide(desk: AlertDesk, candidate: AlertCandidate, now: datetime) -> list[d
     try:
         alerts = desk.decide(headline, candidate.matches, now)
     except Exception as exc:
-        log.exception("alerting_failed id=%s error=%r", headline.get("id"), exc)
+        log_event(log, logging.ERROR, "alerting_failed", exc_info=True, id=headline.get("id"),
+                  error=repr(exc))
         return []
     if any(a["kind"] == "match" and not a["update"] for a in alerts):
         _observe_latency(headline, now)

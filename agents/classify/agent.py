@@ -17,6 +17,7 @@ from functools import cache
 from agents.classify.classifier import Classification, Classifier
 from streams import metrics
 from streams.app import app
+from streams.logs import log_event
 from streams.records import ClassifiedHeadline, Headline
 from streams.runtime import current_config
 from streams.topics import classified_topic, headlines_topic
@@ -71,7 +72,8 @@ def _classify_one(classifier: Classifier, headline: Headline,
     try:
         return classifier.classify(headline.title, headline.summary, prior)
     except Exception as exc:  # a bad headline must not stop the stream
-        log.exception("classify_failed id=%s feed=%s error=%r", headline.id, headline.feed, exc)
+        log_event(log, logging.ERROR, "classify_failed", exc_info=True, id=headline.id,
+                  feed=headline.feed, error=repr(exc))
         return Classification([], [], [], "und", classifier.version)
 
 
