@@ -120,15 +120,20 @@ def _decide(desk: AlertDesk, candidate: AlertCandidate, now: datetime) -> list[d
 
 
 async def _publish(alerts: list[dict], views: tuple[WriteBehind, ...]) -> None:
-    """Write the desk's changed state, then publish ``alerts`` (state first: a crash in
-    between loses alerts' sends, never re-raises them as new)."""
-    metrics.DESK_STATE_WRITES.inc(sum(view.flush() for view in views))
+    """Publish ``alerts`` and wait until the broker has them, then write the desk's changed
+    state. A crash in between replays the batch's candidates, and the desk may raise an
+    alert again with the same ids (at-least-once); it never loses one. Writing state first
+    could save an alert as raised whose send died with the process."""
+    sent = []
     for alert in alerts:
-        await alerts_topic.send(key=alert["story_id"], value=alert)
+        sent.append(await alerts_topic.send(key=alert["story_id"], value=alert))
         metrics.ALERTS.labels(alert["rule"], alert["severity"], alert["kind"]).inc()
         log_event(log, logging.INFO, "alert", rule=alert["rule"], kind=alert["kind"],
                   update=alert["update"], story=alert["story_id"], title=alert["title"],
                   sources=alert["sources_count"])
+    if sent:
+        await asyncio.gather(*sent)
+    metrics.DESK_STATE_WRITES.inc(sum(view.flush() for view in views))
 
 
 _running: list[tuple[AlertDesk, tuple[WriteBehind, ...]]] = []  # the desk, once started
