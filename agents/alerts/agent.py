@@ -23,6 +23,7 @@ from typing import Any
 from faust.types import TP
 
 from agents.alerts.desk import STORY_WINDOW, AlertDesk
+from agents.alerts.records import parse_time
 from agents.alerts.rulebook import rulebook
 from agents.alerts.stories import StoryIndex
 from agents.alerts.surge import SurgeDetector
@@ -76,20 +77,9 @@ def _candidate(key: object, record: ClassifiedHeadline) -> AlertCandidate:
     return AlertCandidate(headline=record, matches=matches)
 
 
-def _parse_time(value: object) -> datetime | None:
-    """An ISO 8601 time as an aware datetime (UTC when it names no offset), or None."""
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
 def _observe_latency(headline: Mapping[str, Any], now: datetime) -> None:
     for stage, field in (("publication", "published"), ("fetch", "fetched_at")):
-        when = _parse_time(headline.get(field))
+        when = parse_time(headline.get(field))
         if when is not None and when <= now:
             metrics.ALERT_LATENCY.labels(stage).observe((now - when).total_seconds())
 

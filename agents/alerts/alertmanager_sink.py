@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agents.alerts.records import parse_time
+
 ALERTNAME = "WirewatchNewsAlert"
 DEFAULT_DURATION = timedelta(hours=1)
 API_PATH = "/api/v2/alerts"
@@ -25,11 +27,7 @@ def alerts_url(base: str) -> str:
 
 
 def _detected(alert: Mapping[str, Any]) -> datetime:
-    try:
-        when = datetime.fromisoformat(str(alert.get("detected_at")))
-    except ValueError:
-        return datetime.now(UTC)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return parse_time(alert.get("detected_at")) or datetime.now(UTC)
 
 
 def alertmanager_alert(alert: Mapping[str, Any], *, cooldown: timedelta | None,

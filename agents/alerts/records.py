@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from streams.records import ALERT_FIELDS, SCHEMA_VERSION, SEVERITIES, Alert, Match, Surge
@@ -25,6 +25,18 @@ _NAMESPACE = uuid.UUID("6f0c1f0e-5a8c-4d59-9c3e-2b7f1c0a9e41")
 
 def _alert_id(*parts: object) -> str:
     return str(uuid.uuid5(_NAMESPACE, "\x1f".join(map(str, parts))))
+
+
+def parse_time(value: object) -> datetime | None:
+    """An alert or headline time (ISO 8601) as an aware datetime, UTC when it names no
+    offset; None when it is missing or not a time."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def severity_rank(severity: str) -> int:

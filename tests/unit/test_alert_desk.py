@@ -98,7 +98,7 @@ def test_region_surge_alert_after_a_quiet_baseline():
 
 
 def test_alert_latency_times_without_an_offset_are_read_as_utc():
-    from agents.alerts.agent import _parse_time
+    from agents.alerts.records import parse_time as _parse_time
 
     assert _parse_time("2024-05-01T12:00:00") == T0
     assert _parse_time("2024-05-01T12:00:00Z") == T0
