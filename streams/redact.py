@@ -38,3 +38,10 @@ def redact_url(url: str) -> str:
 def redact_text(text: str) -> str:
     """``text`` with every URL in it passed through ``redact_url``."""
     return _URL_IN_TEXT.sub(lambda found: redact_url(found.group(0)), text)
+
+
+def scheme_only(url: str) -> str:
+    """``tgram://123:ABC@chat`` -> ``tgram://…``: for URLs whose host and path are the
+    secret (Apprise's service URLs carry tokens and passwords everywhere)."""
+    scheme, sep, _ = url.partition("://")
+    return f"{scheme}://…" if sep else "…"

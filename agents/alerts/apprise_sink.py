@@ -14,7 +14,7 @@ from typing import Any
 
 import apprise
 
-from agents.alerts.sink_kinds import redacted
+from streams.redact import scheme_only
 
 NOTIFY_TYPES = {"info": "info", "low": "info", "medium": "warning", "high": "failure",
                 "critical": "failure"}  # Apprise's colours and icons per severity
@@ -50,7 +50,7 @@ class AppriseNotifier:
             error = await self._one(url, timeout)
             if error is not None:
                 failed.append(url)
-                errors.append(f"{redacted(url)} {error}")
+                errors.append(f"{scheme_only(url)} {error}")
         self.pending = failed
         return "; ".join(errors) or None
 

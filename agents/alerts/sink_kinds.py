@@ -18,6 +18,7 @@ from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 
 from agents.alerts.config_section import FieldProblem, Name, Names, StrictModel, load_section
 from streams.records import ALERT_FIELDS, Severity
+from streams.redact import scheme_only
 
 APPRISE_TEMPLATE_KEYS = frozenset({"title", "body"})
 
@@ -58,12 +59,6 @@ def sink_template_problem(kind: str, template: str | dict[str, Any] | None) -> s
     return None
 
 
-def redacted(url: str) -> str:
-    """``tgram://123:ABC@chat`` -> ``tgram://…``: Apprise URLs hold tokens and passwords."""
-    scheme, sep, _ = url.partition("://")
-    return f"{scheme}://…" if sep else "…"
-
-
 def apprise_url_problems(urls: Iterable[str]) -> list[str]:
     """One line per URL Apprise cannot use (secrets left out of the message)."""
     urls = list(urls)
@@ -78,7 +73,7 @@ def apprise_url_problems(urls: Iterable[str]) -> list[str]:
         if not usable:
             reasons = "; ".join(line for line in said.getvalue().splitlines()
                                 if not line.startswith("Could not load"))
-            problems.append(f"apprise[{index}]: {redacted(str(url))!r} is not a URL Apprise "
+            problems.append(f"apprise[{index}]: {scheme_only(str(url))!r} is not a URL Apprise "
                             f"can use ({reasons or 'unknown service'})")
     return problems
 
