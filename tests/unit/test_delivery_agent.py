@@ -1,0 +1,93 @@
+"""The delivery agent's glue, driven through Faust's ``deliver_alerts.test_context()``: updates
+are skipped; every other alert goes to each sink whose rule and severity filters accept it,
+and to no other. The sinks are webhooks on a local server that records what each receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from agents.alerts import delivery
+from agents.alerts.sink_kinds import Sink, load_sinks
+from streams.records import Alert
+
+
+class Receivers:
+    """Webhook endpoints ``/<sink>`` on 127.0.0.1, recording the alert ids each one gets."""
+
+    def __init__(self) -> None:
+        self.received: defaultdict[str, list[str]] = defaultdict(list)
+        self.changed = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.received[request.match_info["sink"]].append(body["alert_id"])
+        self.changed.set()
+        return web.Response(status=204)
+
+    async def wait_for(self, sink: str, alert_id: str) -> None:
+        while alert_id not in self.received[sink]:
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), timeout=30)
+
+
+@pytest.fixture
+async def receivers() -> AsyncIterator[tuple[Receivers, str]]:
+    hooks = Receivers()
+    app = web.Application()
+    app.router.add_post("/{sink}", hooks.handle)
+    async with TestServer(app, host="127.0.0.1") as server:
+        yield hooks, str(server.make_url(""))
+
+
+def alert(alert_id: str, rule: str, severity: str, *, update: bool = False) -> Alert:
+    return Alert(
+        alert_id=alert_id, rule=rule, severity=severity, kind="match", matched=[],
+        story_id=f"story-{alert_id}", title=f"Headline {alert_id}", url=None,
+        source="example.org", feed="wire", published=None,
+        detected_at="2026-01-01T00:00:00+00:00", topics=[], regions=[], countries=[],
+        sources_count=2 if update else 1, update=update, schema_version=1,
+    )
+
+
+def webhooks(base_url: str, *filters: dict) -> tuple[Sink, ...]:
+    return tuple(load_sinks([{"url": f"{base_url}/{f['name']}", "max_attempts": 1, **f}
+                             for f in filters], source="sinks.yaml"))
+
+
+async def test_each_alert_goes_to_the_sinks_that_accept_it_and_updates_to_none(
+    receivers: tuple[Receivers, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hooks, base_url = receivers
+    sinks = webhooks(base_url, {"name": "everything"},
+                     {"name": "karabakh", "rules": ["karabakh-security"]},
+                     {"name": "urgent", "min_severity": "high"},
+                     {"name": "karabakh-urgent", "rules": ["karabakh-security"],
+                      "min_severity": "critical"})
+    monkeypatch.setattr(delivery, "configured_sinks", lambda: sinks)
+    stream = [
+        alert("u1", "karabakh-security", "critical", update=True),  # an update: no sink
+        alert("a1", "cop29", "info"),
+        alert("a2", "karabakh-security", "medium"),
+        alert("a3", "cop29", "critical"),
+        alert("last", "karabakh-security", "critical"),  # every sink takes this one
+    ]
+    async with delivery.deliver_alerts.test_context() as agent:
+        for record in stream:
+            await agent.put(record, key=record.story_id)
+        for sink in sinks:  # the agent handles alerts in order: the earlier ones are done
+            await hooks.wait_for(sink.name, "last")
+        await asyncio.gather(*delivery._pending)
+    # Deliveries run concurrently: each sink's list is compared in sorted order.
+    assert {sink: sorted(ids) for sink, ids in hooks.received.items()} == {
+        "everything": ["a1", "a2", "a3", "last"],
+        "karabakh": ["a2", "last"],
+        "urgent": ["a3", "last"],
+        "karabakh-urgent": ["last"],
+    }
