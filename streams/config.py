@@ -273,7 +273,10 @@ async def live_status(config: WirewatchConfig, path: str) -> list[str]:
 
 
 def config_problems(path: Path | str) -> list[str]:
-    """Every problem in the config at ``path``, all sections (empty when it is valid)."""
+    """Every problem in the config at ``path``, all sections (empty when it is valid).
+
+    The agents' sections are checked by what they registered: Faust's autodiscovery imports
+    them (every ``wirewatch`` command does; the worker calls ``app.discover()`` first)."""
     try:
         text = _read_config(path)
         config = parse_config(text, path)

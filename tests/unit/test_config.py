@@ -33,6 +33,7 @@ polling:
   per_host_concurrency: 3
 rules:
   - name: anything
+    any: [news]
 sinks: []
 """
 
@@ -63,7 +64,7 @@ def test_valid_file_loads_with_defaults(tmp_path: Path) -> None:
     assert latest.select is not None and latest.select.timezone == "Asia/Baku"
     assert config.polling.timeout == 5 and config.polling.per_host_concurrency == 3
     assert config.polling.max_bytes == 5_000_000  # default kept
-    assert config.rules == [{"name": "anything"}] and config.sinks == []
+    assert config.rules == [{"name": "anything", "any": ["news"]}] and config.sinks == []
     assert config.feed("latest") is latest and config.feed("nope") is None
     assert config_problems(path) == []
 

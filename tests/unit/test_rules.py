@@ -331,7 +331,6 @@ def test_rulebook_builds_the_matcher_once_when_told_during_start_up():
 
 
 def test_check_config_names_file_line_and_rule_of_an_unsupported_regex(tmp_path):
-    import agents.alerts.commands  # noqa: F401 -- registers the rules check
     from streams.config import config_problems
 
     config = tmp_path / "w.yaml"
