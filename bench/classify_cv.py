@@ -26,6 +26,7 @@ from agents.classify import Classifier  # noqa: E402
 from agents.classify.corpora import corpora_dir, load_specs  # noqa: E402
 from agents.classify.data_files import CORPORA_FILE, DATA_DIR  # noqa: E402
 from agents.classify.model import ModelSettings  # noqa: E402
+from agents.classify.train import sources_report  # noqa: E402
 
 VALIDATION = ("masakhanews", "dev.tsv")  # corpus, file in its folder
 
@@ -42,8 +43,8 @@ def main() -> int:
     classifier = Classifier.load(topic_model=False)
     started = time.perf_counter()
     model, counts = classifier.train_from(DATA_DIR, settings, corpora)
-    print(f"trained on {sum(counts.values())} headlines {counts} in "
-          f"{time.perf_counter() - started:.0f} s; {settings}")
+    print(f"trained on {sum(counts.values())} headlines in "
+          f"{time.perf_counter() - started:.0f} s; {settings}\n{sources_report(counts)}")
     spec = load_specs(DATA_DIR / CORPORA_FILE)[VALIDATION[0]]
     with (corpora / spec.path / VALIDATION[1]).open(encoding="utf-8") as lines:
         rows = [(r["headline"], spec.coarse_of[r["category"]])

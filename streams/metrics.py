@@ -10,7 +10,7 @@ reasons from ``streams.topics`` and ``streams.records``.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -20,41 +20,34 @@ if TYPE_CHECKING:
 REGISTRY = CollectorRegistry(auto_describe=True)
 LAG_INTERVAL = 5.0  # seconds between consumer-lag exports
 
-FEED_POLLS = Counter(
-    "wirewatch_feed_polls_total", "Feed polls by outcome (ok, not_modified, error).",
-    ["feed", "outcome"], registry=REGISTRY,
-)
-FEED_POLL_ERRORS = Counter(
-    "wirewatch_feed_poll_errors_total", "Failed feed polls by reason.",
-    ["feed", "reason"], registry=REGISTRY,
-)
-FEED_POLL_DURATION = Histogram(
-    "wirewatch_feed_poll_duration_seconds", "Time to fetch and parse one feed.",
-    ["feed"], registry=REGISTRY,
-    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
-)
-FEED_LAST_SUCCESS = Gauge(
-    "wirewatch_feed_last_success_timestamp_seconds",
-    "Unix time of the feed's last successful poll (200 or 304).",
-    ["feed"], registry=REGISTRY,
-)
-FEED_INTERVAL = Gauge(
-    "wirewatch_feed_interval_seconds", "Configured poll interval of the feed.",
-    ["feed"], registry=REGISTRY,
-)
-FEED_ITEMS = Counter(
-    "wirewatch_feed_items_total", "Items found in successful parses of the feed.",
-    ["feed"], registry=REGISTRY,
-)
-FEED_ENCODING_REPAIRS = Counter(
-    "wirewatch_feed_encoding_repairs_total",
-    "Fetched documents that claimed UTF-8 but were in a legacy code page, transcoded.",
-    ["feed"], registry=REGISTRY,
-)
-HEADLINES_NEW = Counter(
-    "wirewatch_headlines_new_total", "New headlines published to wirewatch.headlines.",
-    ["feed"], registry=REGISTRY,
-)
+_Metric = TypeVar("_Metric", Counter, Gauge, Histogram)
+
+
+def _per_feed(kind: type[_Metric], name: str, documentation: str, *labels: str,
+              **options: Any) -> _Metric:
+    """A metric with a series per configured feed (label ``feed``, then ``labels``); the
+    polling agent creates each feed's series at start."""
+    return kind(name, documentation, ["feed", *labels], registry=REGISTRY, **options)
+
+
+FEED_POLLS = _per_feed(Counter, "wirewatch_feed_polls_total",
+                       "Feed polls by outcome (ok, not_modified, error).", "outcome")
+FEED_POLL_ERRORS = _per_feed(Counter, "wirewatch_feed_poll_errors_total",
+                             "Failed feed polls by reason.", "reason")
+FEED_POLL_DURATION = _per_feed(Histogram, "wirewatch_feed_poll_duration_seconds",
+                               "Time to fetch and parse one feed.",
+                               buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+FEED_LAST_SUCCESS = _per_feed(Gauge, "wirewatch_feed_last_success_timestamp_seconds",
+                              "Unix time of the feed's last successful poll (200 or 304).")
+FEED_INTERVAL = _per_feed(Gauge, "wirewatch_feed_interval_seconds",
+                          "Configured poll interval of the feed.")
+FEED_ITEMS = _per_feed(Counter, "wirewatch_feed_items_total",
+                       "Items found in successful parses of the feed.")
+FEED_ENCODING_REPAIRS = _per_feed(
+    Counter, "wirewatch_feed_encoding_repairs_total",
+    "Fetched documents that claimed UTF-8 but were in a legacy code page, transcoded.")
+HEADLINES_NEW = _per_feed(Counter, "wirewatch_headlines_new_total",
+                          "New headlines published to wirewatch.headlines.")
 
 HEADLINES_CLASSIFIED = Counter(
     "wirewatch_headlines_classified_total", "Classified headlines by best topic label.",

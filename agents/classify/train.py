@@ -33,6 +33,11 @@ def train(data_dir: Path, corpora: Path) -> tuple[Path, dict[str, int]]:
     return path, counts
 
 
+def sources_report(counts: dict[str, int]) -> str:
+    """One line per source: how many training headlines it gave."""
+    return "\n".join(f"  {source:<28} {n:6d} headlines" for source, n in counts.items())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
@@ -40,8 +45,7 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
     path, counts = train(args.data_dir, corpora_dir(args.corpora))
-    for source, n in counts.items():
-        print(f"  {source:<28} {n:6d} headlines")
+    print(sources_report(counts))
     print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB) from {sum(counts.values())} "
           f"headlines in {time.perf_counter() - started:.1f} s")
     return 0
