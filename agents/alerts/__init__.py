@@ -1,6 +1,10 @@
 """Watch-list alerts: rules, matcher, story de-duplication, surge detection and sinks.
 
-The logic modules (rules, matcher, folding, stories, surge, desk, records, sink_kinds) are pure:
-no Faust or Kafka imports, so they are tested and benchmarked on their own. The Faust wiring is
-in ``agent.py``, ``delivery.py`` and ``rulebook.py``; the CLI in ``commands.py``.
+The logic imports neither Faust nor Kafka, so it is tested and benchmarked on its own:
+``rules``, ``config_section``, ``regex``, ``folding``, ``matcher``, ``stories``, ``ledger``,
+``surge``, ``desk``, ``records`` and ``writebehind`` (over any mapping). The sinks
+(``sink_kinds``, ``sinks``, ``apprise_sink``, ``alertmanager_sink``) speak HTTP, not Kafka.
+The Faust and Kafka wiring is in ``agent.py``, ``delivery.py``, ``rulebook.py`` and
+``config_rules.py`` (the config's rules against the live rules topic); the CLI in
+``commands.py``.
 """

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,3 +90,18 @@ def test_the_graph_holds_the_known_edges() -> None:
 def test_no_import_circle_in_streams_or_agents() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, "import circle: " + " -> ".join(cycle or [])
+
+
+# What agents/alerts/__init__.py promises: the alerts logic and sinks load without Faust or Kafka.
+ALERTS_WITHOUT_KAFKA = ("rules", "config_section", "regex", "folding", "matcher", "stories",
+                        "ledger", "surge", "desk", "records", "writebehind", "sink_kinds",
+                        "sinks", "apprise_sink", "alertmanager_sink")
+
+
+def test_the_alerts_logic_and_sinks_import_neither_faust_nor_kafka() -> None:
+    imports = "; ".join(f"import agents.alerts.{name}" for name in ALERTS_WITHOUT_KAFKA)
+    probe = (f"import sys; {imports}; print(sorted({{m.split('.')[0] for m in sys.modules}}"
+             " & {'faust', 'aiokafka', 'mode'}))")
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.strip()
+    assert loaded == "[]"
