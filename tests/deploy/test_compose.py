@@ -17,7 +17,8 @@ import yaml
 from agents.alerts.rules import load_rules
 from streams.config import load_config
 from streams.topics import TOPICS
-from tests.deploy.dashboard_exprs import REPO
+
+from .dashboard_exprs import REPO
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "deploy" / "Dockerfile"

@@ -16,7 +16,8 @@ from faust.sensors.prometheus import FaustMetrics
 from prometheus_client import CollectorRegistry
 
 from streams import metrics
-from tests.deploy.dashboard_exprs import (
+
+from .dashboard_exprs import (
     DASHBOARD_DIR,
     REPO,
     Expr,

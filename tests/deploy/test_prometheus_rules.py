@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.dashboard_exprs import REPO, promtool, rule_files
+from .dashboard_exprs import REPO, promtool, rule_files
 
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
 RULES_FILE = PROMETHEUS_DIR / "rules" / "wirewatch.rules.yml"

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from agents.alerts import delivery
 from agents.alerts.sink_kinds import Sink, load_sinks
@@ -38,12 +37,12 @@ class Receivers:
 
 
 @pytest.fixture
-async def receivers() -> AsyncIterator[tuple[Receivers, str]]:
+async def receivers(serve_app: Callable[[web.Application], Awaitable[str]]
+                    ) -> tuple[Receivers, str]:
     hooks = Receivers()
     app = web.Application()
     app.router.add_post("/{sink}", hooks.handle)
-    async with TestServer(app, host="127.0.0.1") as server:
-        yield hooks, str(server.make_url(""))
+    return hooks, await serve_app(app)
 
 
 def alert(alert_id: str, rule: str, severity: str, *, update: bool = False) -> Alert:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
-from resources import close_after_test, close_opened_resources  # noqa: F401 -- autouse
 
 from streams.config import PollingConfig
 from streams.embedded_broker import free_port
@@ -20,6 +19,7 @@ from streams.feeds.netguard import is_blocked
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Serve = Callable[[Handler], Awaitable[str]]
+FetcherFactory = Callable[..., Fetcher]
 
 BODY = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
 ETAG = '"v1"'
@@ -46,8 +46,14 @@ async def serve() -> AsyncIterator[Serve]:
         await runner.cleanup()
 
 
-def fetcher(resolver: AbstractResolver | None = None, **polling: object) -> Fetcher:
-    return close_after_test(Fetcher(PollingConfig(**polling), resolver=resolver))
+@pytest.fixture
+def fetcher(close_after_test: Callable[[Fetcher], Fetcher]) -> FetcherFactory:
+    """Fetchers made with ``PollingConfig(**polling)``, closed when the test ends."""
+
+    def make(resolver: AbstractResolver | None = None, **polling: object) -> Fetcher:
+        return close_after_test(Fetcher(PollingConfig(**polling), resolver=resolver))
+
+    return make
 
 
 async def conditional(request: web.Request) -> web.Response:
@@ -57,7 +63,7 @@ async def conditional(request: web.Request) -> web.Response:
                         headers={"ETag": ETAG, "Last-Modified": LAST_MODIFIED})
 
 
-async def test_200_then_conditional_304(serve: Serve) -> None:
+async def test_200_then_conditional_304(serve: Serve, fetcher: FetcherFactory) -> None:
     seen: list[dict[str, str]] = []
 
     async def handler(request: web.Request) -> web.Response:
@@ -83,7 +89,9 @@ async def test_200_then_conditional_304(serve: Serve) -> None:
     assert "application/rss+xml" in seen[0]["Accept"]
 
 
-async def test_redirect_is_followed_and_final_url_reported(serve: Serve) -> None:
+async def test_redirect_is_followed_and_final_url_reported(
+    serve: Serve, fetcher: FetcherFactory,
+) -> None:
     async def handler(request: web.Request) -> web.Response:
         if request.path == "/old":
             raise web.HTTPMovedPermanently("/new")
@@ -99,7 +107,9 @@ async def test_redirect_is_followed_and_final_url_reported(serve: Serve) -> None
     [(404, "http_4xx"), (410, "http_4xx"), (500, "http_5xx"), (503, "http_5xx"),
      (429, "http_429"), (204, "http_4xx")],
 )
-async def test_http_errors_have_a_reason(serve: Serve, status: int, reason: str) -> None:
+async def test_http_errors_have_a_reason(
+    serve: Serve, status: int, reason: str, fetcher: FetcherFactory,
+) -> None:
     async def handler(request: web.Request) -> web.Response:
         return web.Response(status=status, text="" if status == 204 else "nope")
 
@@ -111,7 +121,7 @@ async def test_http_errors_have_a_reason(serve: Serve, status: int, reason: str)
     assert str(status) in str(caught.value)
 
 
-async def test_429_retry_after_seconds(serve: Serve) -> None:
+async def test_429_retry_after_seconds(serve: Serve, fetcher: FetcherFactory) -> None:
     async def handler(request: web.Request) -> web.Response:
         return web.Response(status=429, headers={"Retry-After": "120"})
 
@@ -121,7 +131,7 @@ async def test_429_retry_after_seconds(serve: Serve) -> None:
     assert (caught.value.reason, caught.value.retry_after) == ("http_429", 120.0)
 
 
-async def test_503_retry_after_http_date(serve: Serve) -> None:
+async def test_503_retry_after_http_date(serve: Serve, fetcher: FetcherFactory) -> None:
     when = datetime.now(UTC) + timedelta(seconds=90)
 
     async def handler(request: web.Request) -> web.Response:
@@ -145,7 +155,7 @@ def test_parse_retry_after_forms() -> None:
         assert parse_retry_after(junk, now) is None
 
 
-async def test_too_large_with_content_length(serve: Serve) -> None:
+async def test_too_large_with_content_length(serve: Serve, fetcher: FetcherFactory) -> None:
     async def handler(request: web.Request) -> web.Response:
         return web.Response(body=b"x" * 5000)
 
@@ -158,7 +168,9 @@ async def test_too_large_with_content_length(serve: Serve) -> None:
     assert len(exact.body) == 5000
 
 
-async def test_too_large_chunked_without_content_length(serve: Serve) -> None:
+async def test_too_large_chunked_without_content_length(
+    serve: Serve, fetcher: FetcherFactory,
+) -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse()
         resp.enable_chunked_encoding()
@@ -176,7 +188,7 @@ async def test_too_large_chunked_without_content_length(serve: Serve) -> None:
     assert whole.body == b"y" * 10_000
 
 
-async def test_slow_answer_times_out(serve: Serve) -> None:
+async def test_slow_answer_times_out(serve: Serve, fetcher: FetcherFactory) -> None:
     release = asyncio.Event()
 
     async def handler(request: web.Request) -> web.Response:
@@ -192,7 +204,7 @@ async def test_slow_answer_times_out(serve: Serve) -> None:
     assert time.monotonic() - started < 1.5
 
 
-async def test_connection_refused() -> None:
+async def test_connection_refused(fetcher: FetcherFactory) -> None:
     port = free_port()  # nothing listens there
     with pytest.raises(FetchError) as caught:
         await fetcher(timeout=2).fetch(f"http://127.0.0.1:{port}/rss")
@@ -215,7 +227,7 @@ class PeakCounter:
         return web.Response(text="ok")
 
 
-async def test_per_host_concurrency_is_capped(serve: Serve) -> None:
+async def test_per_host_concurrency_is_capped(serve: Serve, fetcher: FetcherFactory) -> None:
     counter = PeakCounter()
     base = await serve(counter.handler)
     f = fetcher(per_host_concurrency=2)
@@ -224,7 +236,7 @@ async def test_per_host_concurrency_is_capped(serve: Serve) -> None:
     assert counter.peak == 2
 
 
-async def test_other_hosts_are_not_held_back(serve: Serve) -> None:
+async def test_other_hosts_are_not_held_back(serve: Serve, fetcher: FetcherFactory) -> None:
     """The cap is per host: 127.0.0.1 and localhost get a slot each."""
     counter = PeakCounter()
     base = await serve(counter.handler)
@@ -234,7 +246,7 @@ async def test_other_hosts_are_not_held_back(serve: Serve) -> None:
     assert counter.peak == 2
 
 
-async def test_gzip_body_is_decoded(serve: Serve) -> None:
+async def test_gzip_body_is_decoded(serve: Serve, fetcher: FetcherFactory) -> None:
     async def handler(request: web.Request) -> web.Response:
         return web.Response(body=gzip.compress(BODY), content_type="application/rss+xml",
                             headers={"Content-Encoding": "gzip"})
@@ -244,7 +256,7 @@ async def test_gzip_body_is_decoded(serve: Serve) -> None:
     assert result.body == BODY
 
 
-async def test_connections_are_kept_alive_and_reused(serve: Serve) -> None:
+async def test_connections_are_kept_alive_and_reused(serve: Serve, fetcher: FetcherFactory) -> None:
     client_ports: list[int] = []
 
     async def handler(request: web.Request) -> web.Response:
@@ -282,7 +294,9 @@ def test_which_addresses_are_blocked() -> None:
     assert not is_blocked("10.1.2.3", [ipaddress.ip_network("10.0.0.0/8")])
 
 
-async def test_blocking_refuses_a_redirect_to_loopback(serve: Serve) -> None:
+async def test_blocking_refuses_a_redirect_to_loopback(
+    serve: Serve, fetcher: FetcherFactory,
+) -> None:
     inner_hits: list[str] = []
 
     async def inner(request: web.Request) -> web.Response:
@@ -313,7 +327,7 @@ async def test_blocking_refuses_a_redirect_to_loopback(serve: Serve) -> None:
     ],
 )
 async def test_blocking_refuses_names_and_literals_of_non_public_addresses(
-    serve: Serve, url: str, names: dict[str, str] | None
+    serve: Serve, url: str, names: dict[str, str] | None, fetcher: FetcherFactory,
 ) -> None:
     hits: list[str] = []
 
@@ -328,7 +342,9 @@ async def test_blocking_refuses_names_and_literals_of_non_public_addresses(
     assert caught.value.reason == "blocked" and hits == []
 
 
-async def test_a_made_up_name_resolves_through_the_given_resolver(serve: Serve) -> None:
+async def test_a_made_up_name_resolves_through_the_given_resolver(
+    serve: Serve, fetcher: FetcherFactory,
+) -> None:
     """The control for the test above: without blocking, the same name reaches the server."""
     port = int((await serve(conditional)).rsplit(":", 1)[1])
     f = fetcher(NamesResolver({"feeds.test": "127.0.0.1"}))

@@ -2,15 +2,13 @@
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
-from resources import close_after_test, close_opened_resources  # noqa: F401 -- autouse
 
 from streams.config import FeedConfig, PollingConfig
 from streams.contract_topic import encode_value
@@ -26,6 +24,7 @@ from streams.records import Headline
 DATA = Path(__file__).parent.parent / "data" / "feeds"
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 POLLING = PollingConfig(timeout=5, jitter=0.1, max_backoff=600)
+PollerFactory = Callable[..., Poller]
 
 
 @dataclass
@@ -52,16 +51,21 @@ async def site() -> AsyncIterator[NewsSite]:
 
 
 @pytest.fixture
-async def page() -> AsyncIterator[tuple[Page, str]]:
+async def page(serve_app: Callable[[web.Application], Awaitable[str]]) -> tuple[Page, str]:
     fake = Page()
     app = web.Application()
     app.router.add_get("/{tail:.*}", fake.handle)
-    async with TestServer(app, host="127.0.0.1") as server:
-        yield fake, str(server.make_url("/feed"))
+    return fake, f"{await serve_app(app)}/feed"
 
 
-def poller_for(polling: PollingConfig) -> Poller:
-    return close_after_test(Poller(polling))
+@pytest.fixture
+def poller_for(close_after_test: Callable[[Poller], Poller]) -> PollerFactory:
+    """Pollers made with ``Poller(polling, **parts)``, closed when the test ends."""
+
+    def make(polling: PollingConfig, **parts: object) -> Poller:
+        return close_after_test(Poller(polling, **parts))
+
+    return make
 
 
 def rss_feed(site: NewsSite, **extra: object) -> FeedConfig:
@@ -73,7 +77,7 @@ def story(n: int, minutes: int) -> Story:
 
 
 async def test_first_poll_all_new_oldest_first_then_304_then_only_the_new(
-    site: NewsSite,
+    site: NewsSite, poller_for: PollerFactory,
 ) -> None:
     for n, minutes in ((1, 0), (2, 5), (3, 30)):  # published in order: newest first in the feed
         site.publish(story(n, minutes))
@@ -111,7 +115,9 @@ async def test_first_poll_all_new_oldest_first_then_304_then_only_the_new(
     assert site.requests["/rss"] == 3
 
 
-async def test_undated_entries_come_out_in_reverse_feed_order(page: tuple[Page, str]) -> None:
+async def test_undated_entries_come_out_in_reverse_feed_order(
+    page: tuple[Page, str], poller_for: PollerFactory,
+) -> None:
     fake, url = page
     fake.body = (
         b"<rss version='2.0'><channel><title>t</title>"
@@ -127,7 +133,7 @@ async def test_undated_entries_come_out_in_reverse_feed_order(page: tuple[Page, 
 
 
 async def test_server_error_backs_off_and_recovers(
-    page: tuple[Page, str], caplog: pytest.LogCaptureFixture
+    page: tuple[Page, str], caplog: pytest.LogCaptureFixture, poller_for: PollerFactory,
 ) -> None:
     fake, url = page
     feed = FeedConfig(name="f", url=url, interval=10)
@@ -162,7 +168,9 @@ async def test_server_error_backs_off_and_recovers(
     assert (ok.state.failures, ok.state.retry_at, ok.state.last_error) == (0, 0.0, None)
 
 
-async def test_retry_after_longer_than_backoff_is_honoured(page: tuple[Page, str]) -> None:
+async def test_retry_after_longer_than_backoff_is_honoured(
+    page: tuple[Page, str], poller_for: PollerFactory,
+) -> None:
     fake, url = page
     fake.status, fake.headers = 429, {"Retry-After": "120"}
     out = await poller_for(POLLING).poll(FeedConfig(name="f", url=url, interval=5), FeedState())
@@ -170,7 +178,9 @@ async def test_retry_after_longer_than_backoff_is_honoured(page: tuple[Page, str
     assert out.state.retry_at - out.state.last_attempt == pytest.approx(120)
 
 
-async def test_a_page_that_is_not_a_feed_is_a_parse_error(page: tuple[Page, str]) -> None:
+async def test_a_page_that_is_not_a_feed_is_a_parse_error(
+    page: tuple[Page, str], poller_for: PollerFactory,
+) -> None:
     fake, url = page
     fake.body, fake.content_type = (DATA / "not-a-feed.html").read_bytes(), "text/html"
     out = await poller_for(POLLING).poll(FeedConfig(name="f", url=url), FeedState())
@@ -179,7 +189,9 @@ async def test_a_page_that_is_not_a_feed_is_a_parse_error(page: tuple[Page, str]
     assert out.state.failures == 1
 
 
-async def test_html_selector_matching_nothing(page: tuple[Page, str]) -> None:
+async def test_html_selector_matching_nothing(
+    page: tuple[Page, str], poller_for: PollerFactory,
+) -> None:
     fake, url = page
     fake.body, fake.content_type = (DATA / "not-a-feed.html").read_bytes(), "text/html"
     feed = FeedConfig(name="h", url=url, kind="html",
@@ -189,7 +201,7 @@ async def test_html_selector_matching_nothing(page: tuple[Page, str]) -> None:
     assert out.error is not None and ".latest-news li" in out.error
 
 
-async def test_connection_refused_is_an_error_outcome() -> None:
+async def test_connection_refused_is_an_error_outcome(poller_for: PollerFactory) -> None:
     feed = FeedConfig(name="gone", url=f"http://127.0.0.1:{free_port()}/rss")
     out = await poller_for(POLLING).poll(feed, FeedState())
     assert (out.outcome, out.error_reason) == ("error", "connection")
@@ -220,7 +232,7 @@ def test_backoff_grows_to_the_cap_and_respects_retry_after() -> None:
 
 @pytest.mark.parametrize("retry_after", ["99999999999", "9" * 400])
 async def test_huge_retry_after_is_capped_at_max_backoff(
-    page: tuple[Page, str], retry_after: str
+    page: tuple[Page, str], retry_after: str, poller_for: PollerFactory,
 ) -> None:
     fake, url = page
     fake.status, fake.headers = 503, {"Retry-After": retry_after}
@@ -229,7 +241,9 @@ async def test_huge_retry_after_is_capped_at_max_backoff(
     assert out.state.retry_at - out.state.last_attempt == POLLING.max_backoff
 
 
-async def test_json_feed_nested_100k_deep_is_a_parse_error(page: tuple[Page, str]) -> None:
+async def test_json_feed_nested_100k_deep_is_a_parse_error(
+    page: tuple[Page, str], poller_for: PollerFactory,
+) -> None:
     fake, url = page
     fake.content_type = "application/feed+json"
     fake.body = (b'{"version": "https://jsonfeed.org/version/1.1", "items": '
@@ -241,7 +255,7 @@ async def test_json_feed_nested_100k_deep_is_a_parse_error(page: tuple[Page, str
 
 
 async def test_slow_parse_times_out_backs_off_and_the_stuck_process_is_replaced(
-    page: tuple[Page, str],
+    page: tuple[Page, str], poller_for: PollerFactory,
 ) -> None:
     """feedparser #562: its author regex is quadratic, 2.5 s at 16 KB and some 40 s at 64 KB
     here. With one parsing process, the good document after it is parsed within seconds
@@ -252,7 +266,7 @@ async def test_slow_parse_times_out_backs_off_and_the_stuck_process_is_replaced(
     polling = PollingConfig(timeout=5, parse_timeout=0.5, max_backoff=600)
     feed = FeedConfig(name="slow", url=url)
     pool = ParsePool(1)
-    poller = close_after_test(Poller(polling, parse_pool=pool))
+    poller = poller_for(polling, parse_pool=pool)
     try:
         started = time.monotonic()
         out = await poller.poll(feed, FeedState())
@@ -268,7 +282,7 @@ async def test_slow_parse_times_out_backs_off_and_the_stuck_process_is_replaced(
 
 
 async def test_any_exception_of_a_poll_is_an_internal_error_outcome(
-    page: tuple[Page, str],
+    page: tuple[Page, str], poller_for: PollerFactory,
 ) -> None:
     class BrokenPool:
         async def parse(self, body: bytes, **_: object) -> None:
@@ -276,7 +290,7 @@ async def test_any_exception_of_a_poll_is_an_internal_error_outcome(
 
     fake, url = page
     fake.body = (DATA / "rss2.xml").read_bytes()
-    poller = close_after_test(Poller(POLLING, parse_pool=BrokenPool()))  # type: ignore[arg-type]
+    poller = poller_for(POLLING, parse_pool=BrokenPool())
     out = await poller.poll(FeedConfig(name="f", url=url), FeedState())
     assert (out.outcome, out.error_reason) == ("error", "internal")
     assert out.state.last_error == "internal: RuntimeError: a bug in a library"
@@ -289,7 +303,9 @@ def rss_items(items: list[tuple[str, str, str]]) -> bytes:
     return f"<rss version='2.0'><channel><title>t</title>{body}</channel></rss>".encode()
 
 
-async def test_one_id_once_per_poll_and_items_capped(page: tuple[Page, str]) -> None:
+async def test_one_id_once_per_poll_and_items_capped(
+    page: tuple[Page, str], poller_for: PollerFactory,
+) -> None:
     fake, url = page
     fake.body = rss_items([("same", "First", "http://a.example/1"),
                            ("same", "Again", "http://a.example/1")])
@@ -303,7 +319,9 @@ async def test_one_id_once_per_poll_and_items_capped(page: tuple[Page, str]) -> 
     assert {h.title for h in out.new} == {f"T{i}" for i in range(ITEMS_MAX)}  # the first ones
 
 
-async def test_huge_title_summary_and_url_are_capped(page: tuple[Page, str]) -> None:
+async def test_huge_title_summary_and_url_are_capped(
+    page: tuple[Page, str], poller_for: PollerFactory,
+) -> None:
     fake, url = page
     long_url = "http://a.example/" + "p" * URL_MAX_CHARS
     fake.body = (b"<rss version='2.0'><channel><title>t</title><item><guid>g</guid><title>"
@@ -318,7 +336,7 @@ async def test_huge_title_summary_and_url_are_capped(page: tuple[Page, str]) -> 
 
 
 async def test_cp1251_declared_utf8_is_repaired_and_flagged(
-    page: tuple[Page, str], caplog: pytest.LogCaptureFixture
+    page: tuple[Page, str], caplog: pytest.LogCaptureFixture, poller_for: PollerFactory,
 ) -> None:
     fake, url = page
     fake.headers = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -334,7 +352,7 @@ async def test_cp1251_declared_utf8_is_repaired_and_flagged(
 
 
 async def test_secrets_in_feed_urls_are_redacted_from_logs_and_state(
-    page: tuple[Page, str], caplog: pytest.LogCaptureFixture
+    page: tuple[Page, str], caplog: pytest.LogCaptureFixture, poller_for: PollerFactory,
 ) -> None:
     fake, url = page
     fake.status = 500

@@ -10,7 +10,7 @@ The headlines topic is replaced by a recorder (the Kafka path is covered by
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -82,20 +82,20 @@ async def site() -> AsyncIterator[NewsSite]:
 
 
 @pytest.fixture
-async def wired(site: NewsSite, empty_feed_states: None, monkeypatch: pytest.MonkeyPatch
-                ) -> AsyncIterator[tuple[HeadlinesRecorder, WatchedSchedule]]:
+def wired(site: NewsSite, empty_feed_states: None, monkeypatch: pytest.MonkeyPatch,
+          close_after_test: Callable[[Poller], Poller],
+          ) -> tuple[HeadlinesRecorder, WatchedSchedule]:
     """The agent's collaborators for one test: a config with the site's feed, the worker's
     poller, a fresh schedule and the headlines recorder."""
     config = WirewatchConfig.model_validate(
         {"feeds": [{"name": FEED, "url": f"{site.base_url}/rss", "interval": 600}]})
-    poller = Poller(config.polling)
+    poller = close_after_test(Poller(config.polling))
     recorder, schedule = HeadlinesRecorder(), WatchedSchedule()
     monkeypatch.setattr(polling, "current_config", lambda: config)
     monkeypatch.setattr(polling, "_shared_poller", lambda: poller)
     monkeypatch.setattr(polling, "schedule", schedule)
     monkeypatch.setattr(polling, "headlines_topic", recorder)
-    yield recorder, schedule
-    await poller.close()
+    return recorder, schedule
 
 
 async def tick(agent: object, schedule: WatchedSchedule) -> None:
