@@ -18,15 +18,21 @@ from streams.records import Alert
 
 
 class Receivers:
-    """Webhook endpoints ``/<sink>`` on 127.0.0.1, recording the alert ids each one gets."""
+    """Webhook endpoints ``/<sink>`` on 127.0.0.1, recording the alert ids each one gets.
+    The sinks in ``held`` answer only once ``release`` is set."""
 
     def __init__(self) -> None:
         self.received: defaultdict[str, list[str]] = defaultdict(list)
         self.changed = asyncio.Event()
+        self.held: set[str] = set()
+        self.release = asyncio.Event()
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.received[request.match_info["sink"]].append(body["alert_id"])
+        sink = request.match_info["sink"]
+        if sink in self.held:
+            await self.release.wait()
+        self.received[sink].append(body["alert_id"])
         self.changed.set()
         return web.Response(status=204)
 
@@ -90,3 +96,24 @@ async def test_each_alert_goes_to_the_sinks_that_accept_it_and_updates_to_none(
         "urgent": ["a3", "last"],
         "karabakh-urgent": ["last"],
     }
+
+
+async def test_a_sink_that_does_not_answer_holds_back_neither_the_stream_nor_other_sinks(
+    receivers: tuple[Receivers, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hooks, base_url = receivers
+    hooks.held = {"stuck"}
+    sinks = webhooks(base_url, {"name": "stuck", "timeout": 60}, {"name": "working"})
+    monkeypatch.setattr(delivery, "configured_sinks", lambda: sinks)
+    ids = [f"a{n}" for n in range(1, 2 * delivery.PER_SINK + 1)]  # more than "stuck" takes
+    async with delivery.deliver_alerts.test_context() as agent:
+        for alert_id in ids:  # a stream held up by the stuck sink would stop taking alerts
+            await asyncio.wait_for(agent.put(alert(alert_id, "cop29", "high"), key=alert_id),
+                                   timeout=30)
+        await hooks.wait_for("working", ids[-1])
+        assert sorted(hooks.received["working"]) == sorted(ids)
+        assert hooks.received["stuck"] == []
+        hooks.release.set()
+        await hooks.wait_for("stuck", ids[-1])
+        await asyncio.gather(*delivery._pending)
+    assert sorted(hooks.received["stuck"]) == sorted(ids)
