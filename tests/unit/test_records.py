@@ -36,6 +36,7 @@ from streams.records import (
     AlertCandidate,
     ClassifiedHeadline,
     DeadLetter,
+    DeskStateEntry,
     Headline,
     LiveRule,
     PollTick,
@@ -154,8 +155,8 @@ def test_every_topic_has_its_type():
     assert types == {
         "dead": DeadLetter, "poll-ticks": PollTick, "headlines": Headline,
         "classified": ClassifiedHeadline, "alert-candidates": AlertCandidate,
-        "alerts": Alert, "alerts.dead": alerts_dead_topic.schema.value_type,
-        "rules": LiveRule,
+        "desk-state": DeskStateEntry, "alerts": Alert,
+        "alerts.dead": alerts_dead_topic.schema.value_type, "rules": LiveRule,
     }
     for spec, topic in TOPICS:
         assert topic.get_topic_name() == f"wirewatch.{spec.suffix}"
