@@ -66,11 +66,13 @@ class StageRecord(NamedTuple):
 
 
 class Output(NamedTuple):
-    """A record to produce; ``value`` None is a tombstone."""
+    """A record to produce; ``value`` None is a tombstone. ``partition`` None: by key, as
+    Kafka's default partitioner does (give it for a one-partition topic: no hashing)."""
 
     topic: str
     key: str | None
     value: bytes | None
+    partition: int | None = None
 
 
 Handler = Callable[[TopicPartition, list[StageRecord]], Awaitable[Sequence[Output]]]
@@ -178,9 +180,11 @@ class BatchStage:
                 batches = {tp: [] for tp in self._next}
             for tp, records in batches.items():
                 if tp in self._next:  # never an offset this owner has handled already
-                    fresh = [r for r in records if r.offset >= self._next[tp]]
-                    if fresh or not records:
-                        await self._handle(tp, fresh)
+                    if records and records[0].offset < self._next[tp]:
+                        records = [r for r in records if r.offset >= self._next[tp]]
+                        if not records:
+                            continue
+                    await self._handle(tp, records)
 
     async def _handle(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         try:
@@ -225,13 +229,14 @@ class BatchStage:
             producer = self._producers[tp]
             async with producer.transaction():
                 for out in outputs:
-                    await producer.send(out.topic, out.value, key=_key(out.key))
+                    await producer.send(out.topic, out.value, key=_key(out.key),
+                                        partition=out.partition)
                 if offsets:
                     await producer.send_offsets_to_transaction(offsets, self.group_id)
             return
         assert self._shared is not None and self.consumer is not None
-        sent = [await self._shared.send(out.topic, out.value, key=_key(out.key))
-                for out in outputs]
+        sent = [await self._shared.send(out.topic, out.value, key=_key(out.key),
+                                        partition=out.partition) for out in outputs]
         await asyncio.gather(*sent)
         if offsets:
             await self.consumer.commit(offsets)

@@ -123,7 +123,8 @@ class StoryDesk:
                       sources=alert["sources_count"])
         changes = state.changes()
         metrics.DESK_STATE_WRITES.inc(len(changes))
-        return outputs + [Output(DESK_STATE, key, value) for key, value in changes]
+        return outputs + [Output(DESK_STATE, key, value, 0)  # its one partition
+                          for key, value in changes]
 
 
 story_desk = StoryDesk()
