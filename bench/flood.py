@@ -13,7 +13,7 @@ Workloads, the same size:
   half of another.
 
 ``--rules`` rules watch single words taken from those titles. For each workload it first
-times the desk's own logic in this process (in-memory tables, no Kafka), then runs two
+times the desk's own logic in this process (in-memory state, no Kafka), then runs two
 workers, each in a fresh namespace, warmed up with one headline before the load:
 
 1. **desk**: the candidates (classified and matched here, beforehand) are loaded onto
@@ -25,7 +25,8 @@ workers, each in a fresh namespace, warmed up with one headline before the load:
 
 Rates are given per wall second and per CPU second of the worker (the machine may be shared).
 Then it reads back the alerts (first alerts, updates, surges; every (rule, story) must have
-exactly one first alert), the largest record of each desk changelog, and the worker's RSS.
+exactly one first alert, read_committed), the largest record of each store on
+``desk-state``, and the worker's RSS.
 """
 
 from __future__ import annotations
@@ -50,20 +51,21 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from agents.alerts.desk import STORY_WINDOW, AlertDesk, match_from_json
+from agents.alerts.desk import STORY_WINDOW, AlertDesk
+from agents.alerts.desk_state import DeskState
 from agents.alerts.matcher import Matcher
 from agents.alerts.rules import load_rules
 from agents.alerts.stories import StoryIndex
 from agents.alerts.surge import SurgeDetector
-from agents.alerts.writebehind import WriteBehind
 from agents.classify.classifier import Classifier
+from streams.contract_topic import decode_value
 from streams.embedded_broker import free_port
+from streams.records import AlertCandidate
 from streams.settings import bootstrap_servers
 
 REPO = Path(__file__).resolve().parents[1]
 BROKER = os.environ.get("WIREWATCH_BROKER", "kafka://127.0.0.1:9092")
 BOOTSTRAP = ",".join(bootstrap_servers(BROKER))
-DESK_TABLES = ("stories", "alerted", "surges")
 
 
 def real_titles() -> list[str]:
@@ -149,7 +151,8 @@ async def load(topic: str, records: list[tuple[str, dict]]) -> None:
 async def read_all(topic: str, seconds: float = 3.0) -> list[tuple[bytes, bytes | None]]:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, group_id=None,
                                 auto_offset_reset="earliest", enable_auto_commit=False,
-                                fetch_max_bytes=50 * 1024 * 1024)
+                                fetch_max_bytes=50 * 1024 * 1024,
+                                isolation_level="read_committed")
     await consumer.start()
     out: list[tuple[bytes, bytes | None]] = []
     try:
@@ -261,10 +264,11 @@ async def run_worker(kind: str, stage: str, records: list[dict], rules: list[dic
     alerts = [json.loads(v) for _, v in await read_all(f"{namespace}.alerts") if v]
     firsts = Counter((a["rule"], a["story_id"]) for a in alerts
                      if a["kind"] == "match" and not a["update"])
-    largest = {}
-    for table in DESK_TABLES:
-        values = [v for _, v in await read_all(f"{namespace}-{table}-changelog") if v]
-        largest[table] = (max(map(len, values), default=0), len(values))
+    largest: dict[str, tuple[int, int]] = {}  # store -> (largest record, records)
+    for key, value in await read_all(f"{namespace}.desk-state"):
+        store = key.decode().split(":", 1)[0]
+        size, count = largest.get(store, (0, 0))
+        largest[store] = (max(size, len(value or b"")), count + 1)
     return {
         "kind": kind, "stage": stage, "rate": rate, "cpu_rate": cpu_rate,
         "cpu_share": cpu / span if span else float("nan"), "rss_mb": rss, "peak_rss_mb": peak,
@@ -285,23 +289,27 @@ def report(result: dict) -> None:
           f"{result['stories']} alerted stories; updates {result['updates']}; "
           f"surges {result['surges']}; RSS {result['rss_mb']:.0f} MB "
           f"(peak {result['peak_rss_mb']:.0f}); SIGTERM to exit {result['sigterm_s']:.1f} s")
-    for table, (size, count) in result["largest"].items():
-        print(f"{'':18}{table}-changelog: {count:,} records, largest {size:,} bytes")
+    for store, (size, count) in sorted(result["largest"].items()):
+        print(f"{'':18}desk-state {store}: {count:,} records, largest {size:,} bytes")
 
 
 def in_process(kind: str, cands: list[dict], rules: list[dict]) -> None:
-    """The desk's own logic over in-memory tables, flushed every 1,000 (no Kafka, no Faust)."""
-    views = [WriteBehind({}) for _ in range(3)]
-    desk = AlertDesk(StoryIndex(views[0], STORY_WINDOW), views[1], SurgeDetector(views[2]),
+    """The desk's own logic over its in-memory state, each candidate decoded once from its
+    bytes and the changed keys encoded every 1,000, as the desk stage does (no Kafka)."""
+    state = DeskState()
+    stores = state.stores
+    desk = AlertDesk(StoryIndex(stores["stories"], STORY_WINDOW), stores["alerted"],
+                     SurgeDetector(stores["surges"]),
                      {r.name: r for r in load_rules(rules, source="bench")})
+    raw = [json.dumps(c).encode() for c in cands]
     now = datetime.now(UTC)
     alerts = writes = 0
     cpu, wall = time.process_time(), time.perf_counter()
-    for i, c in enumerate(cands):
-        alerts += len(desk.decide(c["headline"], [match_from_json(m) for m in c["matches"]],
-                                  now))
+    for i, value in enumerate(raw):
+        candidate = decode_value(AlertCandidate, value)
+        alerts += len(desk.decide(candidate.headline.model_dump(), candidate.matches, now))
         if i % 1000 == 999:
-            writes += sum(v.flush() for v in views)
+            writes += len(state.changes())
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     print(f"{kind:8} in-process desk logic: {len(cands) / cpu:,.0f} candidates per CPU second "
           f"({len(cands) / wall:,.0f}/s wall); {alerts:,} alerts and updates; "

@@ -6,6 +6,7 @@ a worker starts, so this package never imports them.
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,15 @@ from streams import metrics
 from streams.settings import Settings
 
 settings = Settings.from_env()
+
+# Python's cyclic GC runs a young-generation pass every 700 net container allocations, and
+# every pass moves survivors along until a full pass walks the classifier's millions of
+# objects and the desk's state. A batch of 1,000 decoded records survives several passes:
+# decoding one alert candidate cost 81 us with the default, 35 us with 50,000 (16 us with
+# the GC off; bench/flood.py, docs/PERFORMANCE.md). Reference counting still frees nearly
+# everything at once; only cyclic garbage waits for the larger threshold.
+GC_YOUNG_THRESHOLD = 50_000
+gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
 
 
 class Worker(faust.Worker):

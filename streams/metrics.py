@@ -94,7 +94,7 @@ DESK_CANDIDATES = Counter(
 )
 DESK_STATE_WRITES = Counter(
     "wirewatch_desk_state_writes_total",
-    "Changed keys the story desk wrote to its tables' changelogs (one per key per batch).",
+    "Changed keys the story desk wrote to wirewatch.desk-state (one per key per batch).",
     registry=REGISTRY,
 )
 SINK_DELIVERIES = Counter(
@@ -109,7 +109,8 @@ DEAD_LETTERS = Counter(
 )
 CONSUMER_LAG = Gauge(
     "wirewatch_consumer_lag_messages",
-    "Messages not yet committed by this worker, per assigned topic partition.",
+    "Messages not yet committed by this worker, per assigned topic partition (Faust's "
+    "consumer and the batch stages').",
     ["topic", "partition"], registry=REGISTRY,
 )
 WORKER_INFO = Gauge(

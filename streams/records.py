@@ -190,6 +190,13 @@ class LiveRule(Contract):
     name: str
 
 
+class DeskStateEntry(Contract):
+    """One key of the story desk's state on the compacted ``wirewatch.desk-state`` (key:
+    ``<store>:<key>``, null deletes it; see ``agents.alerts.desk_state``)."""
+
+    value: Any
+
+
 DeadLetterReason = Literal[
     "not_utf8", "not_json", "not_object", "missing_field", "wrong_type", "invalid_value",
     "bad_key", "empty",

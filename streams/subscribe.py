@@ -33,6 +33,8 @@ async def subscribe(
         **(client_options or settings.kafka_client_options),
         group_id=None,
         enable_auto_commit=False,
+        # The desk writes alerts in transactions: an aborted one's alerts stay hidden.
+        isolation_level="read_committed",
         auto_offset_reset="earliest" if from_beginning else "latest",
     )
     await consumer.start()

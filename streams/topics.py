@@ -20,6 +20,7 @@ from streams.records import (
     ClassifiedHeadline,
     Contract,
     DeadLetter,
+    DeskStateEntry,
     FailedDelivery,
     Headline,
     LiveRule,
@@ -70,6 +71,10 @@ classified_topic = _declare(TopicSpec("classified", ClassifiedHeadline), dead_le
 # story de-duplication, cooldowns and surge counts see every source at once.
 alert_candidates_topic = _declare(TopicSpec("alert-candidates", AlertCandidate, partitions=1),
                                   dead_letters_topic)
+# The story desk's state (stories, alerted pairs, surge counts), written in the desk's
+# transactions with its alerts and input offsets (agents.alerts.desk_stage).
+desk_state_topic = _declare(TopicSpec("desk-state", DeskStateEntry, partitions=1,
+                                      compacted=True), dead_letters_topic)
 # Alerts keyed by story id; failed webhook deliveries go to wirewatch.alerts.dead.
 alerts_topic = _declare(TopicSpec("alerts", Alert), dead_letters_topic)
 alerts_dead_topic = _declare(TopicSpec("alerts.dead", FailedDelivery), dead_letters_topic)
@@ -82,6 +87,9 @@ rules_topic = _declare(TopicSpec("rules", LiveRule, partitions=1, compacted=True
 HEADLINES = headlines_topic.get_topic_name()
 CLASSIFIED = classified_topic.get_topic_name()
 ALERTS = alerts_topic.get_topic_name()
+ALERT_CANDIDATES = alert_candidates_topic.get_topic_name()
+DESK_STATE = desk_state_topic.get_topic_name()
+DEAD_LETTERS = dead_letters_topic.get_topic_name()
 RULES = rules_topic.get_topic_name()
 
 

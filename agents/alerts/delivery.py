@@ -1,7 +1,9 @@
 """Alert delivery: each alert goes to every sink (webhook, Apprise, Alertmanager) that
 accepts it, in the background.
 
-The worker holding an alert's partition delivers it. Deliveries run as tasks
+The worker holding an alert's partition delivers it: a ``BatchStage`` reads
+``wirewatch.alerts`` with ``read_committed``, so an alert of a desk transaction that was
+aborted (its worker killed mid-batch) is never delivered. Deliveries run as tasks
 (at most ``PER_SINK`` at once per sink), so a slow or dead sink never blocks the
 stream; after its last retry a failed alert goes to ``wirewatch.alerts.dead``
 with the sink, the error and the attempts.
@@ -17,15 +19,18 @@ from functools import cache
 from typing import Any
 
 import aiohttp
+from aiokafka import TopicPartition
 
 from agents.alerts.rulebook import rulebook
 from agents.alerts.sink_kinds import Sink, load_sinks
 from agents.alerts.sinks import accepts, deliver
 from streams import metrics
 from streams.app import app, settings
+from streams.batch_stage import BatchStage, Output, StageRecord, run_in
 from streams.logs import log_event
+from streams.records import Alert
 from streams.runtime import current_config
-from streams.topics import alerts_dead_topic, alerts_topic
+from streams.topics import ALERTS, DEAD_LETTERS, alerts_dead_topic
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +61,23 @@ async def deliver_to(sink: Sink, alert: dict[str, Any]) -> None:
     })
 
 
-@app.agent(alerts_topic)
-async def deliver_alerts(alerts) -> None:  # noqa: ANN001 -- a Faust stream
-    async for record in alerts:  # Alert: its topic turns away any other shape
-        if record.update:  # updates raise sources_count on the topic, not in chats
+async def deliver_batch(tp: TopicPartition, records: list[StageRecord]) -> list[Output]:
+    """Start the deliveries of a batch of alerts; their outcomes are the tasks' business."""
+    for record in records:  # Alert: the stage turned away any other shape
+        if record.value.update:  # updates raise sources_count on the topic, not in chats
             continue
-        alert = record.model_dump(mode="json")
+        alert = record.value.model_dump(mode="json")
         for sink in configured_sinks():
             if accepts(sink, alert):
                 task = asyncio.create_task(deliver_to(sink, alert))
                 _pending.add(task)
                 task.add_done_callback(_pending.discard)
+    return []
+
+
+delivery_stage = BatchStage(
+    "delivery", ALERTS, Alert, deliver_batch, app_id=settings.namespace,
+    client_options=settings.kafka_client_options, dead_letters=DEAD_LETTERS, max_records=500,
+    start_from_group=settings.namespace,  # where the Faust agent before it had got to
+)
+run_in(app, delivery_stage)

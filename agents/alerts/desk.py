@@ -14,21 +14,20 @@ from collections.abc import Mapping, MutableMapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from agents.alerts.records import build_alert, build_surge_alert
 from agents.alerts.rules import Rule
 from agents.alerts.stories import StoryAssignment, StoryIndex
 from agents.alerts.surge import SurgeDetector
-from streams.records import Match, MatchedTerm
+from streams.records import Match
 
 STORY_WINDOW = timedelta(hours=48)
 UPDATE_INTERVAL = timedelta(seconds=60)
 REGION_SURGE_SEVERITY = "medium"
 
 
-def match_from_json(raw: Mapping[str, Any]) -> Match:
-    """A ``Match`` from its JSON form (as on ``wirewatch.alert-candidates``)."""
-    terms = tuple(MatchedTerm(**term) for term in raw["matched"])
-    return Match(rule=raw["rule"], severity=raw["severity"], matched=terms, score=raw["score"])
+MATCH = TypeAdapter(Match)  # a pair's first match is stored in its JSON form, decoded by it
 
 
 def next_milestone(count: int) -> int:
@@ -46,7 +45,7 @@ def next_milestone(count: int) -> int:
 
 
 class AlertDesk:
-    """Stage 2's decisions over mappings: Faust tables in the worker, dicts in tests.
+    """Stage 2's decisions over mappings (``desk_state.Store`` in the worker).
 
     ``alerted`` holds ``pair:<rule>:<story>`` -> {state, at, count, updated_at, pending}
     (state ``alerted``, or ``suppressed`` by a cooldown; ``count`` the last source count
@@ -96,8 +95,7 @@ class AlertDesk:
         alert = build_alert(match, headline, story, detected_at=now)
         self.alerted[pair] = {
             "state": "alerted", "at": ts, "count": story.sources_count, "updated_at": None,
-            "pending": None, "match": {"rule": match.rule, "severity": match.severity,
-                                       "matched": alert["matched"], "score": match.score},
+            "pending": None, "match": MATCH.dump_python(match, mode="json"),
         }  # fmt: skip
         rule = self.rules.get(match.rule)
         if rule is not None and rule.cooldown_delta:  # only cooldowns read it: no write else
@@ -140,7 +138,7 @@ class AlertDesk:
             held = seen["pending"]
             story_id = pair.split(":", 2)[2]
             story = StoryAssignment(story_id, False, held["count"], True, None, now)
-            released.append(build_alert(match_from_json(seen["match"]), held["headline"],
+            released.append(build_alert(MATCH.validate_python(seen["match"]), held["headline"],
                                         story, detected_at=now, update=True))
             self.alerted[pair] = {**seen, "count": held["count"], "updated_at": ts,
                                   "pending": None}

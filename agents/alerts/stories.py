@@ -177,14 +177,15 @@ class StoryIndex:
             story.pop("url_keys", None)
         return story
 
-    def _by_title(self, shingles: np.ndarray, bands: tuple[str, ...],
+    def _by_title(self, title: str, shingles: np.ndarray, bands: tuple[str, ...],
                   now: float) -> dict[str, Any] | None:
         best, best_score = None, self.similarity
         candidates = {sid for band in bands for sid in self.store.get(f"band:{band}", ())}
         for sid in sorted(candidates):  # at most 8 x BAND_CAP
             story = self._live(sid, now)
             if story and story["title"]:
-                score = _hashed_jaccard(shingles, _title_signature(story["title"])[0])
+                score = 1.0 if story["title"] == title else _hashed_jaccard(  # a flood: equal
+                    shingles, _title_signature(story["title"])[0])
                 if score >= best_score:
                     best, best_score = story, score
         return best
@@ -202,7 +203,7 @@ class StoryIndex:
         if len(title.split()) >= self.min_title_words:
             shingles, bands = _title_signature(title)
             if story is None:
-                story = self._by_title(shingles, bands, ts)
+                story = self._by_title(title, shingles, bands, ts)
                 matched_by = "title" if story else None
         feed = _feed_of(headline)
         if story is None:

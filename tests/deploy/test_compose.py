@@ -30,6 +30,7 @@ DATA_TOPICS = [f"wirewatch.{spec.suffix}" for spec, _ in TOPICS if spec.partitio
 RULES_TOPIC = "wirewatch.rules"
 GRAFANA_PASSWORD = "a-test-password"
 CANDIDATES_TOPIC = "wirewatch.alert-candidates"
+DESK_STATE_TOPIC = "wirewatch.desk-state"
 
 
 def run_compose_config(**env: str) -> subprocess.CompletedProcess:
@@ -262,14 +263,16 @@ def test_create_topics_sizes_partitions_for_scaled_workers(tmp_path):
     assert int(partitions) >= 3, "--scale worker=3 needs at least 3 partitions"
     calls = [args for args in run_create_topics(tmp_path, partitions) if "--create" in args]
     created = {option(args, "--topic"): args for args in calls}
-    assert sorted(created) == sorted([*DATA_TOPICS, RULES_TOPIC, CANDIDATES_TOPIC])
+    assert sorted(created) == sorted([*DATA_TOPICS, RULES_TOPIC, CANDIDATES_TOPIC,
+                                      DESK_STATE_TOPIC])
     assert option(created[CANDIDATES_TOPIC], "--partitions") == "1"
     for topic in DATA_TOPICS:
         assert option(created[topic], "--partitions") == partitions, topic
         assert "--if-not-exists" in created[topic]
+    for compacted in (created[RULES_TOPIC], created[DESK_STATE_TOPIC]):
+        assert option(compacted, "--partitions") == "1"
+        assert option(compacted, "--config") == "cleanup.policy=compact"
     rules = created[RULES_TOPIC]
-    assert option(rules, "--partitions") == "1"
-    assert option(rules, "--config") == "cleanup.policy=compact"
     assert option(rules, "--bootstrap-server") == "kafka:9092"
 
 

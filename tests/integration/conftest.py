@@ -162,14 +162,15 @@ def start_worker(tmp_path: Path, namespace: str) -> Iterator[Callable[..., Worke
 
 
 class TopicReader:
-    """Reads every message of a topic from the beginning, keeping them in order."""
+    """Reads every committed message of a topic from the beginning, keeping them in order
+    (``read_committed``, as every subscriber of the desk's transactional topics must)."""
 
     def __init__(self, topic: str, client_options: dict | None = None) -> None:
         self.topic = topic
         self.messages: list[tuple[str | None, dict]] = []
         self._consumer = AIOKafkaConsumer(
             topic, **(client_options or KAFKA_OPTIONS), group_id=None,
-            auto_offset_reset="earliest",
+            auto_offset_reset="earliest", isolation_level="read_committed",
             enable_auto_commit=False, metadata_max_age_ms=1000,
         )
 

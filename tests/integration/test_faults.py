@@ -43,11 +43,19 @@ def report(what: str, **numbers: float) -> None:
                                        for k, v in numbers.items()))
 
 
+def alert_ids(messages: list, pairs: dict) -> dict:
+    """(story_id, alert_id) of every first alert of each (rule, title) in ``pairs``."""
+    return {pair: [(v["story_id"], v["alert_id"]) for _, v in messages
+                   if (v["rule"], v["title"]) == pair and v["kind"] == "match"
+                   and not v["update"]] for pair in pairs}
+
+
 async def check_topics(classified: TopicReader, alerts: TopicReader, scenario: Scenario,
                        what: str, known_loss: str | None = None) -> Ledger:
     """Wait until every published (feed, id) is classified and every story alerted; assert
     no loss and no second alert. ``known_loss`` names a loss seen before and reported: it
-    marks the test xfail instead of failing it, with the pairs named."""
+    marks the test xfail instead of failing it, with the pairs named. Alerts are read
+    ``read_committed``, as subscribers must (the desk writes them in transactions)."""
     feeds, ids = scenario.names, set(scenario.published)
     titles = set(scenario.published.values())
     with contextlib.suppress(AssertionError):  # the assertion below says what is missing
@@ -69,13 +77,8 @@ async def check_topics(classified: TopicReader, alerts: TopicReader, scenario: S
     report(what, headlines=len(ids) * len(feeds), classified=len(classified.messages),
            duplicated=ledger.duplicated(), alerts=sum(ledger.first_alerts.values()),
            second_alerts=len(second))
-    if second:  # a known bug (docs/RELIABILITY.md): the desk's state and sends are not atomic
-        ids_of = {pair: [(v["story_id"], v["alert_id"]) for _, v in alerts.messages
-                         if (v["rule"], v["title"]) == pair and v["kind"] == "match"
-                         and not v["update"]]
-                  for pair in second}
-        pytest.xfail(f"{what}: second alert for {len(second)} (rule, story), as "
-                     f"(story_id, alert_id) per alert: {ids_of}")
+    assert not second, (f"{what}: second alert for {len(second)} (rule, story), as "
+                        f"(story_id, alert_id) per alert: {alert_ids(alerts.messages, second)}")
     return ledger
 
 

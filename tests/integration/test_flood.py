@@ -71,20 +71,24 @@ def latest_values(messages: list[tuple[str | None, dict]]) -> dict[str, object]:
 
 
 class ChangelogReader(TopicReader):
-    """A TopicReader that keeps tombstones (None) and each record's size in bytes."""
+    """A TopicReader of the desk's ``stories`` store on ``desk-state``: its keys, values
+    (None for a tombstone) and each record's size in bytes."""
 
     async def drain(self, seconds: float) -> list:
         batches = await self._consumer.getmany(timeout_ms=int(seconds * 1000))
         for records in batches.values():
             for r in records:
-                value = json.loads(r.value) if r.value is not None else None
-                key = r.key.decode()
-                self.messages.append((json.loads(key) if key.startswith('"') else key, value))
-                self.sizes.append(len(r.value or b""))
+                store, _, key = r.key.decode().partition(":")
+                self.sizes.append(len(r.value or b""))  # every store's records
+                if store == "stories":
+                    value = json.loads(r.value)["value"] if r.value is not None else None
+                    self.messages.append((key, value))
+                    self.story_sizes.append(len(r.value or b""))
         return self.messages
 
     async def __aenter__(self) -> ChangelogReader:
         self.sizes: list[int] = []
+        self.story_sizes: list[int] = []
         return await super().__aenter__()  # type: ignore[return-value]
 
 
@@ -138,7 +142,7 @@ async def test_a_flood_keeps_state_and_updates_bounded_and_sigterm_stops_a_busy_
     assert {(rule, records[0]["title"].removeprefix("UPDATE: "))
             for (rule, _), records in by_pair.items()} == pairs
 
-    async with ChangelogReader(f"{namespace}-stories-changelog") as changelog:
+    async with ChangelogReader(f"{namespace}.desk-state") as changelog:
         await changelog.wait_for(lambda m: len(m) > 0, 30, "the stories changelog")
         read = -1
         while read != len(changelog.messages):  # until 2 s pass without a new record
@@ -155,7 +159,7 @@ async def test_a_flood_keeps_state_and_updates_bounded_and_sigterm_stops_a_busy_
     # One URL entry per copy's URL, one source entry per feed past the cap: nothing else.
     assert sum(k.startswith("url:") for k in state) == len(matched) * FEEDS * COPIES_PER_FEED
     assert sum(k.startswith("src:") for k in state) == len(matched) * (FEEDS - FEED_CAP)
-    story_sizes = [size for (key, _), size in zip(changelog.messages, changelog.sizes,
+    story_sizes = [size for (key, _), size in zip(changelog.messages, changelog.story_sizes,
                                                   strict=True) if key.startswith("story:")]
     assert max(story_sizes) < 2048
 

@@ -21,9 +21,11 @@ from agents.classify.classifier import Classification, CountryMatch, RegionMatch
 from streams.contract_topic import (
     MAX_DEAD_VALUE_BYTES,
     ContractViolation,
+    RawRecord,
     dead_letter,
     decode_value,
     encode_value,
+    raw_record,
 )
 from streams.display import dumps, format_alert
 from streams.records import (
@@ -34,6 +36,7 @@ from streams.records import (
     AlertCandidate,
     ClassifiedHeadline,
     DeadLetter,
+    DeskStateEntry,
     Headline,
     LiveRule,
     PollTick,
@@ -152,8 +155,8 @@ def test_every_topic_has_its_type():
     assert types == {
         "dead": DeadLetter, "poll-ticks": PollTick, "headlines": Headline,
         "classified": ClassifiedHeadline, "alert-candidates": AlertCandidate,
-        "alerts": Alert, "alerts.dead": alerts_dead_topic.schema.value_type,
-        "rules": LiveRule,
+        "desk-state": DeskStateEntry, "alerts": Alert,
+        "alerts.dead": alerts_dead_topic.schema.value_type, "rules": LiveRule,
     }
     for spec, topic in TOPICS:
         assert topic.get_topic_name() == f"wirewatch.{spec.suffix}"
@@ -212,8 +215,9 @@ def test_a_producer_cannot_send_a_record_that_breaks_the_type():
         wire(alert_candidates_topic, {"matches": []})
 
 
-def message(value: bytes | None, key: bytes | None = b"k") -> Message:
-    return Message("wirewatch.alerts", 3, 1234, 1714579361.5, 0, {}, key, value, None)
+def message(value: bytes | None, key: bytes | None = b"k") -> RawRecord:
+    return raw_record(Message("wirewatch.alerts", 3, 1234, 1714579361.5, 0, {}, key, value,
+                              None))
 
 
 def test_dead_letter_keeps_place_reason_and_original_bytes():
