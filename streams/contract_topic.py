@@ -21,7 +21,7 @@ import base64
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import faust
 from faust.exceptions import KeyDecodeError, ValueDecodeError
@@ -96,6 +96,16 @@ def decode_value(value_type: type[Contract], raw: bytes | None) -> Contract:
         raise violation(exc, raw) from None
 
 
+def decode_key(raw: bytes | None) -> str | None:
+    """A record key as text; KeyViolation if it is not UTF-8."""
+    if raw is None:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise KeyViolation(f"key: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
 def encode_value(value_type: type[Contract], value: Contract | Mapping[str, Any]) -> bytes:
     """The JSON bytes of ``value``, checked against ``value_type`` (dicts and other
     contract types are validated; pydantic's error names the field that is wrong)."""
@@ -114,12 +124,7 @@ class ContractSchema(faust.Schema):
         self.dead_letters = dead_letters
 
     def loads_key(self, app: AppT, message: Message, **_: Any) -> str | None:
-        if message.key is None:
-            return None
-        try:
-            return message.key.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise KeyViolation(f"key: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        return decode_key(message.key)
 
     def loads_value(self, app: AppT, message: Message, **_: Any) -> Contract:
         return decode_value(self.value_type, message.value)
@@ -135,17 +140,44 @@ def _b64(data: bytes | None) -> str | None:
     return None if data is None else base64.b64encode(data).decode("ascii")
 
 
-def dead_letter(message: Message, reason: str, error: str) -> DeadLetter:
-    """The dead letter of a consumed ``message`` that broke its topic's contract."""
-    value = message.value
+class RawRecord(NamedTuple):
+    """A consumed record as it came off the wire (``timestamp_ms`` as Kafka gives it)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int | None
+    key: bytes | None
+    value: bytes | None
+
+
+def raw_record(message: Message) -> RawRecord:
+    """A Faust ``Message`` (its timestamp in seconds) as a ``RawRecord``."""
+    return RawRecord(message.topic, message.partition, message.offset,
+                     int(message.timestamp * 1000) if message.timestamp else None,
+                     message.key, message.value)
+
+
+def dead_letter(record: RawRecord, reason: str, error: str) -> DeadLetter:
+    """The dead letter of a consumed ``record`` that broke its topic's contract."""
+    value = record.value
     truncated = value is not None and len(value) > MAX_DEAD_VALUE_BYTES
     return DeadLetter(
-        topic=message.topic, partition=message.partition, offset=message.offset,
-        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
-        reason=reason, error=error, key_base64=_b64(message.key),
+        topic=record.topic, partition=record.partition, offset=record.offset,
+        timestamp_ms=record.timestamp_ms, reason=reason, error=error,
+        key_base64=_b64(record.key),
         value_base64=_b64(value[:MAX_DEAD_VALUE_BYTES] if truncated else value),
         value_truncated=truncated, dead_at=datetime.now(UTC).isoformat(),
     )
+
+
+def reject(record: RawRecord, reason: str, error: str) -> DeadLetter:
+    """Count and log a consumed record that broke its topic's contract; its dead letter
+    (the caller sends it to ``wirewatch.dead``)."""
+    metrics.DEAD_LETTERS.labels(record.topic, reason).inc()
+    log_event(log, logging.WARNING, "dead_letter", topic=record.topic,
+              partition=record.partition, offset=record.offset, reason=reason, error=error)
+    return dead_letter(record, reason, error)
 
 
 class ContractTopic(faust.Topic):
@@ -159,16 +191,13 @@ class ContractTopic(faust.Topic):
         await self._reject(message, getattr(exc, "reason", "invalid_value"), str(exc))
 
     async def _reject(self, message: Message, reason: str, error: str) -> None:
-        metrics.DEAD_LETTERS.labels(message.topic, reason).inc()
-        log_event(log, logging.WARNING, "dead_letter", topic=message.topic,
-                  partition=message.partition, offset=message.offset, reason=reason,
-                  error=error)
+        letter = reject(raw_record(message), reason, error)
         schema = self.schema
         target = schema.dead_letters if isinstance(schema, ContractSchema) else None
         if target is None:
             return
         try:
-            await target.send(key=message.topic, value=dead_letter(message, reason, error))
+            await target.send(key=message.topic, value=letter)
         except Exception as exc:  # the count and the log line above still tell
             log_event(log, logging.ERROR, "dead_letter_not_sent", topic=message.topic,
                       partition=message.partition, offset=message.offset, error=repr(exc))

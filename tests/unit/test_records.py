@@ -21,9 +21,11 @@ from agents.classify.classifier import Classification, CountryMatch, RegionMatch
 from streams.contract_topic import (
     MAX_DEAD_VALUE_BYTES,
     ContractViolation,
+    RawRecord,
     dead_letter,
     decode_value,
     encode_value,
+    raw_record,
 )
 from streams.display import dumps, format_alert
 from streams.records import (
@@ -212,8 +214,9 @@ def test_a_producer_cannot_send_a_record_that_breaks_the_type():
         wire(alert_candidates_topic, {"matches": []})
 
 
-def message(value: bytes | None, key: bytes | None = b"k") -> Message:
-    return Message("wirewatch.alerts", 3, 1234, 1714579361.5, 0, {}, key, value, None)
+def message(value: bytes | None, key: bytes | None = b"k") -> RawRecord:
+    return raw_record(Message("wirewatch.alerts", 3, 1234, 1714579361.5, 0, {}, key, value,
+                              None))
 
 
 def test_dead_letter_keeps_place_reason_and_original_bytes():

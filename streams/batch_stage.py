@@ -1,0 +1,354 @@
+"""A batch stage: one topic consumed in batches by its own aiokafka clients, off Faust's
+per-record path (Faust hands an agent one event at a time and writes a table's changelog
+one record at a time; under load that, not the stage's work, was the cost: issue 11).
+
+``BatchStage`` consumes its topic in a consumer group of its own (``<app id>.<name>``),
+``read_committed``, without auto-commit. Each poll returns up to ``max_records`` records;
+every record is decoded once (UTF-8 key, the topic's contract type) and those that break
+the contract become dead letters naming topic, partition and offset (as for Faust topics,
+``streams.contract_topic``). The handler gets one partition's decoded records, in offset
+order, and returns the ``Output`` records to produce:
+
+- at-least-once (default): the outputs and dead letters are produced and acknowledged, then
+  the input offsets committed. A crash in between handles the batch again.
+- ``transactional=True``: outputs, dead letters and input offsets are one Kafka transaction
+  (``send_offsets_to_transaction``), by a producer whose transactional id belongs to the
+  input partition. The next owner of a partition starts that producer before anything
+  else: Kafka fences the previous owner (its commit fails) and ends its open transaction,
+  and only then is the committed offset read and ``on_assign`` run. Consumers of the
+  outputs must read ``read_committed``.
+
+``on_assign(tp)`` runs before any record of a newly assigned partition is handled (a
+stateful stage loads its state there), ``on_revoke(tp)`` after its last batch. With
+``idle=True`` the handler is also called with no records, for each partition, when a poll
+returns nothing (held work: no timer needed). A batch that fails (the handler raised, the
+broker failed, the producer was fenced) is rewound: the partition is closed
+(``on_revoke``) and opened again from its committed offset after a pause, so a stateful
+stage never keeps state its transaction did not commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import faust
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.structs import ConsumerRecord, TopicPartition
+
+from streams import metrics
+from streams.contract_topic import (
+    ContractViolation,
+    KeyViolation,
+    RawRecord,
+    decode_key,
+    decode_value,
+    encode_value,
+    reject,
+)
+from streams.logs import log_event
+from streams.records import Contract, DeadLetter
+
+log = logging.getLogger(__name__)
+
+CLOSE_TIMEOUT = 5.0  # seconds the clients get to leave the group and flush on stop
+RETRY_PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before reopening a failed partition
+
+
+@dataclass(frozen=True, slots=True)
+class StageRecord:
+    """One decoded input record."""
+
+    key: str | None
+    value: Any  # the topic's contract type
+    offset: int
+    timestamp_ms: int | None
+
+
+class Output(NamedTuple):
+    """A record to produce; ``value`` None is a tombstone."""
+
+    topic: str
+    key: str | None
+    value: bytes | None
+
+
+Handler = Callable[[TopicPartition, list[StageRecord]], Awaitable[Sequence[Output]]]
+PartitionHook = Callable[[TopicPartition], Awaitable[None]]
+
+
+async def _nothing(_: TopicPartition) -> None:
+    return None
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, stage: BatchStage) -> None:
+        self.stage = stage
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self.stage.close_partitions(revoked)
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self.stage.open_partitions(assigned)
+
+
+class BatchStage:
+    """Consume ``topic`` (records of ``value_type``) in batches through ``handler``."""
+
+    def __init__(self, name: str, topic: str, value_type: type[Contract], handler: Handler, *,
+                 app_id: str, client_options: dict[str, Any], dead_letters: str | None = None,
+                 transactional: bool = False, on_assign: PartitionHook = _nothing,
+                 on_revoke: PartitionHook = _nothing, idle: bool = False,
+                 max_records: int = 1000, wait_ms: int = 100, linger_ms: int = 5) -> None:
+        self.name, self.topic, self.value_type, self.handler = name, topic, value_type, handler
+        self.group_id = f"{app_id}.{name}"
+        self.client_options = client_options
+        self.dead_letters = dead_letters
+        self.transactional = transactional
+        self.on_assign, self.on_revoke, self.idle = on_assign, on_revoke, idle
+        self.max_records, self.wait_ms, self.linger_ms = max_records, wait_ms, linger_ms
+        self.consumer: AIOKafkaConsumer | None = None
+        self._shared: AIOKafkaProducer | None = None  # at-least-once: one producer
+        self._producers: dict[TopicPartition, AIOKafkaProducer] = {}  # transactional
+        self._next: dict[TopicPartition, int] = {}  # open partition -> next offset to handle
+        self._failed: dict[TopicPartition, tuple[float, int]] = {}  # tp -> (retry at, tries)
+        self._lock = asyncio.Lock()  # a batch, or a rebalance step: never both at once
+        self._epoch = 0  # bumped by every rebalance step: a batch polled before is dropped
+        self._stopping = False
+
+    def _producer(self, **options: Any) -> AIOKafkaProducer:
+        return AIOKafkaProducer(**self.client_options, acks="all", enable_idempotence=True,
+                                linger_ms=self.linger_ms, max_batch_size=512 * 1024,
+                                **options)
+
+    async def run(self) -> None:
+        """Consume until ``stop()`` or cancellation; the clients are closed on the way out."""
+        self.consumer = AIOKafkaConsumer(
+            **self.client_options, group_id=self.group_id, enable_auto_commit=False,
+            isolation_level="read_committed", auto_offset_reset="earliest",
+            max_poll_records=self.max_records, metadata_max_age_ms=5_000,
+        )
+        try:
+            if not self.transactional:
+                self._shared = self._producer()
+                await self._shared.start()
+            await self.consumer.start()
+            self.consumer.subscribe([self.topic], listener=_Listener(self))
+            log_event(log, logging.INFO, "stage_started", stage=self.name, topic=self.topic,
+                      group=self.group_id, transactional=self.transactional)
+            while not self._stopping:
+                try:
+                    await self._poll()
+                except Exception as exc:  # the consumer's own errors: say so, go on
+                    log_event(log, logging.ERROR, "stage_poll_failed", exc_info=True,
+                              stage=self.name, topic=self.topic, error=repr(exc))
+                    await asyncio.sleep(RETRY_PAUSES[0])
+        finally:
+            await asyncio.shield(self._close())
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then leave the group and close the clients."""
+        self._stopping = True
+
+    async def _close(self) -> None:
+        async with self._lock:
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await self._close_all(list(self._next))
+                    for client in (self.consumer, self._shared):
+                        if client is not None:
+                            await client.stop()
+            except Exception as exc:  # stopping anyway: say why it was not clean
+                log_event(log, logging.WARNING, "stage_close_failed", stage=self.name,
+                          error=repr(exc))
+        log_event(log, logging.INFO, "stage_stopped", stage=self.name)
+
+    async def _poll(self) -> None:
+        assert self.consumer is not None
+        await self._retry_failed()
+        batches = await self.consumer.getmany(timeout_ms=self.wait_ms,
+                                              max_records=self.max_records)
+        epoch = self._epoch  # read at once: positions and records agree at this point
+        async with self._lock:
+            if epoch != self._epoch:  # a rebalance step ran meanwhile and set the positions
+                return
+            if not batches and self.idle:
+                batches = {tp: [] for tp in self._next}
+            for tp, records in batches.items():
+                if tp in self._next:  # never an offset this owner has handled already
+                    fresh = [r for r in records if r.offset >= self._next[tp]]
+                    if fresh or not records:
+                        await self._handle(tp, fresh)
+
+    async def _handle(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        try:
+            good, outputs = self._decode(records)
+            if good or not records:
+                outputs += await self.handler(tp, good)
+            await self._produce(tp, outputs, records[-1].offset + 1 if records else None)
+        except Exception as exc:
+            log_event(log, logging.ERROR, "stage_batch_failed", exc_info=True,
+                      stage=self.name, topic=tp.topic, partition=tp.partition,
+                      offsets=f"{records[0].offset}-{records[-1].offset}" if records else None,
+                      error=repr(exc))
+            await self._close_all([tp])
+            self._failed[tp] = (time.monotonic() + RETRY_PAUSES[0], 1)
+            return
+        if records:
+            self._next[tp] = records[-1].offset + 1
+            self._export_lag(tp, records[-1].offset + 1)
+
+    def _decode(self, records: list[ConsumerRecord]) -> tuple[list[StageRecord], list[Output]]:
+        """The records that keep the contract, and the dead letters of those that do not."""
+        good: list[StageRecord] = []
+        letters: list[Output] = []
+        for r in records:
+            try:
+                good.append(StageRecord(decode_key(r.key), decode_value(self.value_type, r.value),
+                                        r.offset, r.timestamp))
+            except (ContractViolation, KeyViolation) as exc:
+                raw = RawRecord(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value)
+                letter = reject(raw, exc.reason, exc.error)
+                if self.dead_letters is not None:
+                    letters.append(Output(self.dead_letters, r.topic,
+                                          encode_value(DeadLetter, letter)))
+        return good, letters
+
+    async def _produce(self, tp: TopicPartition, outputs: Sequence[Output],
+                       next_offset: int | None) -> None:
+        if not outputs and next_offset is None:
+            return
+        offsets = {tp: next_offset} if next_offset is not None else {}
+        if self.transactional:
+            producer = self._producers[tp]
+            async with producer.transaction():
+                for out in outputs:
+                    await producer.send(out.topic, out.value, key=_key(out.key))
+                if offsets:
+                    await producer.send_offsets_to_transaction(offsets, self.group_id)
+            return
+        assert self._shared is not None and self.consumer is not None
+        sent = [await self._shared.send(out.topic, out.value, key=_key(out.key))
+                for out in outputs]
+        await asyncio.gather(*sent)
+        if offsets:
+            await self.consumer.commit(offsets)
+
+    async def open_partitions(self, partitions: Iterable[TopicPartition]) -> None:
+        """Take partitions over: fence their previous owner (transactional), seek to the
+        committed offset, ``on_assign``. A partition that fails to open is retried."""
+        async with self._lock:
+            self._epoch += 1
+            for tp in sorted(partitions):
+                await self._open_one(tp)
+
+    async def _open_one(self, tp: TopicPartition) -> None:
+        assert self.consumer is not None
+        started = time.monotonic()
+        try:
+            if self.transactional:
+                producer = self._producer(
+                    transactional_id=f"{self.group_id}.{tp.topic}.{tp.partition}")
+                self._producers[tp] = producer
+                await producer.start()  # InitProducerId: the previous owner is fenced here
+            committed = await self.consumer.committed(tp)
+            if committed is None:
+                committed = (await self.consumer.beginning_offsets([tp]))[tp]
+            self.consumer.seek(tp, committed)  # set here, whatever aiokafka fetched before
+            await self.on_assign(tp)
+        except Exception as exc:
+            tries = self._failed.get(tp, (0.0, 0))[1] + 1
+            pause = RETRY_PAUSES[min(tries, len(RETRY_PAUSES)) - 1]
+            log_event(log, logging.ERROR, "stage_partition_open_failed", exc_info=True,
+                      stage=self.name, topic=tp.topic, partition=tp.partition, retry_in=pause,
+                      error=repr(exc))
+            await self._stop_producer(tp)
+            self.consumer.pause(tp)
+            self._failed[tp] = (time.monotonic() + pause, tries)
+            return
+        self._failed.pop(tp, None)
+        self.consumer.resume(tp)
+        self._next[tp] = committed
+        log_event(log, logging.INFO, "stage_partition_assigned", stage=self.name,
+                  topic=tp.topic, partition=tp.partition, offset=committed,
+                  seconds=round(time.monotonic() - started, 3))
+
+    async def _retry_failed(self) -> None:
+        assert self.consumer is not None
+        due = [tp for tp, (at, _) in self._failed.items() if at <= time.monotonic()]
+        if not due:
+            return
+        async with self._lock:
+            assigned = self.consumer.assignment()
+            for tp in due:
+                if tp in assigned:
+                    await self._open_one(tp)
+                else:
+                    self._failed.pop(tp, None)
+
+    async def close_partitions(self, partitions: Iterable[TopicPartition]) -> None:
+        """Give partitions up after the batch in hand: ``on_revoke``, producers closed."""
+        async with self._lock:
+            self._epoch += 1
+            self._failed.clear()
+            await self._close_all(list(partitions))
+
+    async def _close_all(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            if self.consumer is not None and tp in self.consumer.assignment():
+                self.consumer.pause(tp)  # nothing of it is handled until it is open again
+            if self._next.pop(tp, None) is None:
+                continue
+            try:
+                await self.on_revoke(tp)
+            finally:
+                await self._stop_producer(tp)
+                _forget_lag(tp)
+            log_event(log, logging.INFO, "stage_partition_revoked", stage=self.name,
+                      topic=tp.topic, partition=tp.partition)
+
+    async def _stop_producer(self, tp: TopicPartition) -> None:
+        producer = self._producers.pop(tp, None)
+        if producer is not None:
+            try:
+                await producer.stop()
+            except Exception as exc:  # a fenced or disconnected producer: it is gone anyway
+                log_event(log, logging.WARNING, "stage_producer_stop_failed", stage=self.name,
+                          topic=tp.topic, partition=tp.partition, error=repr(exc))
+
+    def _export_lag(self, tp: TopicPartition, committed: int) -> None:
+        assert self.consumer is not None
+        highwater = self.consumer.highwater(tp)
+        if highwater is not None:
+            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
+                max(0, highwater - committed))
+            _exported.add((tp.topic, str(tp.partition)))
+
+
+def run_in(app: faust.App, stage: BatchStage) -> None:
+    """Run ``stage`` as a task of ``app``'s worker: it starts with the worker, and on
+    shutdown (SIGTERM) the task is cancelled, which aborts an open transaction and closes
+    the clients (bounded by ``CLOSE_TIMEOUT``)."""
+
+    async def run_stage() -> None:
+        await stage.run()
+
+    app.task(run_stage, name=f"stage.{stage.name}")
+
+
+_exported: set[tuple[str, str]] = set()  # lag series the stages of this process set
+
+
+def _forget_lag(tp: TopicPartition) -> None:
+    labels = (tp.topic, str(tp.partition))
+    if labels in _exported:
+        _exported.discard(labels)
+        metrics.CONSUMER_LAG.remove(*labels)
+
+
+def _key(key: str | None) -> bytes | None:
+    return None if key is None else key.encode("utf-8")
