@@ -8,8 +8,10 @@
    topic. Rate: records from the first fetch to the last acknowledged send.
 2. **worker**: the same headlines are loaded onto ``wirewatch.headlines`` of a fresh
    namespace with ``--rules`` live rules; one worker classifies them, matches them and the
-   desk takes the candidates. Rate: ``wirewatch_desk_candidates_total`` (headlines that went
-   all the way through to alert candidates and the desk), first to last scrape that moved.
+   desk takes the candidates. Rate: records on ``wirewatch.alert-candidates`` (its end
+   offset, read every second: headlines that went through classification and matching),
+   first to last reading that moved. The worker's CPU time includes the desk's work on
+   the candidates meanwhile; how far the desk got is printed beside it.
 
 The ratio worker/raw comes from the same run. The worker's RSS is sampled every
 ``--rss-every`` seconds while it works (the memory target: run with ``--headlines 1000000
@@ -27,7 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from flood import (
     BOOTSTRAP,
     BROKER,
@@ -87,16 +89,18 @@ async def raw_loop(records: list[tuple[str, dict]]) -> float:
 async def run_worker(records: list[dict], rules: list[dict], workdir: Path,
                      rss_every: float) -> dict:
     namespace, port, log, worker = await start_worker("bench-pipe", rules, workdir)
-    metric = "wirewatch_desk_candidates_total"
-    samples: list[tuple[float, float, float]] = []  # (wall, count, worker CPU seconds)
+    samples: list[tuple[float, int, float]] = []  # (wall, candidates, worker CPU seconds)
     rss: list[tuple[float, float]] = []  # (seconds since load began, MB)
+    candidates = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=None)
+    await candidates.start()
     try:
         warm = headline(-1, "Warm-up headline for the pipeline benchmark run", "warm-up")
         await load(f"{namespace}.headlines", [(warm["id"], warm)])
-        while scrape(port).get(metric, 0) < 1:
+        while scrape(port).get("wirewatch_desk_candidates_total", 0) < 1:
             if worker.poll() is not None:
                 raise SystemExit(f"worker exited; see {log}")
             await asyncio.sleep(0.2)
+        partition = TopicPartition(f"{namespace}.alert-candidates", 0)
         loading = asyncio.create_task(load(f"{namespace}.headlines",
                                            [(r["id"], r) for r in records]))
         began = next_rss = time.monotonic()
@@ -104,25 +108,28 @@ async def run_worker(records: list[dict], rules: list[dict], workdir: Path,
             if worker.poll() is not None:
                 raise SystemExit(f"worker exited; see {log}")
             now = time.monotonic()
-            got = await asyncio.to_thread(scrape, port)
-            samples.append((now, got.get(metric, 0.0), cpu_seconds(worker.pid)))
+            done = (await candidates.end_offsets([partition]))[partition]
+            samples.append((now, done, cpu_seconds(worker.pid)))
             if now >= next_rss:
                 rss.append((now - began, rss_mb(worker.pid)[0]))
                 next_rss += rss_every
                 # as it goes, so that a long run cut short still reports its samples
                 print(f"RSS at {rss[-1][0]:.0f} s: {rss[-1][1]:.0f} MB after "
                       f"{samples[-1][1]:,.0f} headlines", flush=True)
-            await asyncio.sleep(1.0)  # a scrape costs the worker ~0.1 s: not too often
+            await asyncio.sleep(1.0)
         await loading
         rss.append((time.monotonic() - began, rss_mb(worker.pid)[0]))
+        desk = scrape(port).get("wirewatch_desk_candidates_total", 0.0) - 1
     finally:
+        await candidates.stop()
         worker.terminate()
         worker.wait(60)
     moving = [s for s in samples if s[1] > samples[0][1]]
     span = moving[-1][0] - moving[0][0]
     done = moving[-1][1] - moving[0][1]
     cpu = moving[-1][2] - moving[0][2]
-    return {"rate": done / span, "cpu_rate": done / cpu, "cpu_share": cpu / span, "rss": rss}
+    return {"rate": done / span, "cpu_rate": done / cpu, "cpu_share": cpu / span, "rss": rss,
+            "desk": desk}
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -137,9 +144,10 @@ async def main(args: argparse.Namespace) -> None:
     result = await run_worker(headlines, rules, workdir, args.rss_every)
     if raw:
         print(f"raw aiokafka consume -> JSON -> produce: {raw:,.0f} records/s")
-    print(f"worker headlines -> classified -> alert candidates -> desk: "
+    print(f"worker headlines -> classified -> alert candidates: "
           f"{result['rate']:,.0f} headlines/s ({result['cpu_rate']:,.0f} per CPU second; "
-          f"the worker had {result['cpu_share']:.0%} of a core)")
+          f"the worker had {result['cpu_share']:.0%} of a core; the desk had decided on "
+          f"{result['desk']:,.0f} of them by then)")
     if raw:
         print(f"ratio worker/raw: {result['rate'] / raw:.3f}")
     print("worker RSS (s since load began: MB): "

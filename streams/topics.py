@@ -8,6 +8,7 @@ creator reads it from ``deploy/compose/topics.txt``, which that command generate
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from streams import metrics
@@ -45,6 +46,7 @@ class TopicSpec:
 
 
 TOPICS: list[tuple[TopicSpec, ContractTopic]] = []  # in creation order
+topics_declared = asyncio.Event()  # set once the worker has created them (clients wait)
 
 
 def _declare(spec: TopicSpec, dead_letters: ContractTopic | None) -> ContractTopic:
@@ -79,8 +81,10 @@ rules_topic = _declare(TopicSpec("rules", LiveRule, partitions=1, compacted=True
                        dead_letters_topic)
 
 # Full names, for the clients that read topics outside Faust (CLI, rules follower).
+DEAD = dead_letters_topic.get_topic_name()
 HEADLINES = headlines_topic.get_topic_name()
 CLASSIFIED = classified_topic.get_topic_name()
+ALERT_CANDIDATES = alert_candidates_topic.get_topic_name()
 ALERTS = alerts_topic.get_topic_name()
 RULES = rules_topic.get_topic_name()
 
@@ -94,3 +98,4 @@ async def declare_topics() -> None:
         if topic is not dead_letters_topic:
             for reason in DEAD_LETTER_REASONS:
                 metrics.DEAD_LETTERS.labels(topic.get_topic_name(), reason)
+    topics_declared.set()

@@ -1,9 +1,9 @@
 """The alert agents: classified headlines -> rule matches -> one alert per (rule, story).
 
-Stage 1, ``match_headlines``, runs on every partition of ``wirewatch.classified``
-and only matches rules (the costly part, spread over the workers). It forwards
-each headline with its matches to ``wirewatch.alert-candidates``, a single
-partition, where stage 2, ``raise_alerts``, sees every source at once: it groups
+Stage 1, the match stage (``agents.alerts.match_stage``), runs on every partition of
+``wirewatch.classified`` and forwards each headline with its matches to
+``wirewatch.alert-candidates``, a single partition, where stage 2, ``raise_alerts``
+(here), sees every source at once: it groups
 headlines into stories, alerts once per (rule, story), sends update records as a
 story's source count passes milestones (see desk.py), honours cooldowns and watches
 for surges. It works in batches and yields to the event loop between slices of a
@@ -31,9 +31,9 @@ from agents.alerts.writebehind import WriteBehind
 from streams import metrics
 from streams.app import app
 from streams.logs import log_event
-from streams.records import AlertCandidate, ClassifiedHeadline
+from streams.records import AlertCandidate
 from streams.runtime import current_config
-from streams.topics import alert_candidates_topic, alerts_topic, classified_topic
+from streams.topics import alert_candidates_topic, alerts_topic
 
 log = logging.getLogger(__name__)
 
@@ -50,31 +50,6 @@ DESK_BATCH = 1000  # candidates per batch: state is flushed once per batch
 DESK_WAIT = 0.1  # seconds a lone candidate waits for company (bigger batches, fewer writes)
 DESK_SLICE = 100  # candidates decided between two yields to the event loop
 PRODUCER_BUFFER = 20_000  # table writes Faust may queue before it pauses the streams
-
-
-MATCH_BATCH = 256  # headlines matched per wakeup of the agent
-MATCH_WAIT = 0.02  # seconds a lone headline waits for company
-
-
-@app.agent(classified_topic)
-async def match_headlines(classified) -> None:  # noqa: ANN001 -- a Faust stream
-    """In batches, like the classify agent: Faust's per-event overhead (one wakeup, one
-    acknowledgement each) cost more than matching itself (issue 11)."""
-    await rulebook.ready.wait()
-    async for events in classified.take_events(MATCH_BATCH, within=MATCH_WAIT):
-        for event in events:
-            await alert_candidates_topic.send(key=event.key, value=_candidate(event.key,
-                                                                              event.value))
-
-
-def _candidate(key: object, record: ClassifiedHeadline) -> AlertCandidate:
-    """The record with its rule matches; a headline the matcher fails on has none."""
-    try:
-        matches = rulebook.matcher.match(record.model_dump())
-    except Exception as exc:  # one odd headline must not stop the stream
-        log_event(log, logging.ERROR, "match_failed", exc_info=True, id=key, error=repr(exc))
-        matches = []
-    return AlertCandidate(headline=record, matches=matches)
 
 
 def _observe_latency(headline: Mapping[str, Any], now: datetime) -> None:

@@ -1,0 +1,64 @@
+"""The match stage: wirewatch.classified -> wirewatch.alert-candidates (same key).
+
+It runs on every partition of ``wirewatch.classified`` and only matches rules (the costly
+part of alerting, spread over the workers): each classified headline goes on to the
+single partition of ``wirewatch.alert-candidates`` with the rules it matched (possibly
+none: regions still count for surges), where the story desk (``agents.alerts.agent``)
+decides on alerts. A headline the matcher fails on goes on with no matches, its error
+logged; one whose candidate breaks the contract is dead-lettered; neither stops the stage.
+
+It is a ``BatchStage`` (its own aiokafka consumer in the group ``<namespace>.match``, off
+Faust's per-event path; issue 11): each poll's records of a partition are decoded once,
+matched, and produced without waiting on each.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka import TopicPartition
+
+from agents.alerts.rulebook import rulebook
+from streams.app import app, settings
+from streams.batch_stage import BatchStage, Output, StageRecord
+from streams.logs import log_event
+from streams.records import AlertCandidate, ClassifiedHeadline, Match
+from streams.stage_output import StageOutputs
+from streams.topics import ALERT_CANDIDATES, CLASSIFIED, DEAD, topics_declared
+
+log = logging.getLogger(__name__)
+
+MATCH_BATCH = 1000  # headlines a poll hands over at most
+MATCH_WAIT_MS = 20  # a poll waits at most this long for the first record
+
+outputs = StageOutputs(ALERT_CANDIDATES, AlertCandidate, ClassifiedHeadline, DEAD)
+
+
+async def match_records(tp: TopicPartition, records: list[StageRecord]) -> list[Output]:
+    """The stage's handler: one partition's classified headlines -> their candidates."""
+    return [outputs.output(tp, r, {"headline": r.value, "matches": matches(r)})
+            for r in records]
+
+
+def matches(record: StageRecord) -> list[Match]:
+    """The rules ``record``'s headline matches; none if the matcher fails on it."""
+    try:
+        return rulebook.matcher.match(record.value.model_dump())
+    except Exception as exc:  # one odd headline must not stop the stream
+        log_event(log, logging.ERROR, "match_failed", exc_info=True, id=record.key,
+                  error=repr(exc))
+        return []
+
+
+match_stage = BatchStage(
+    "match", CLASSIFIED, ClassifiedHeadline, match_records, app_id=settings.namespace,
+    client_options=settings.kafka_client_options, dead_letters=DEAD,
+    max_records=MATCH_BATCH, wait_ms=MATCH_WAIT_MS)
+
+
+@app.task
+async def run_match_stage() -> None:
+    """With the worker, once its topics exist and the live rules are read."""
+    await topics_declared.wait()
+    await rulebook.ready.wait()
+    await match_stage.run()
