@@ -1,16 +1,28 @@
-"""The records a batch stage produces (``streams.batch_stage``): each output encoded by its
-topic's contract, and an input the stage cannot turn into a valid output dead-lettered
-with its place (topic, partition, offset) instead of failing the batch."""
+"""The records a batch stage produces (``streams.batch_stage``), encoded fast, and an input
+the stage cannot turn into a valid output dead-lettered with its place (topic, partition,
+offset) instead of failing the batch.
+
+An output is a plain dict built from a record the stage decoded (so checked against its
+contract) and the stage's own typed results; orjson encodes it (about 1 µs, against 15–25
+µs for validating and encoding it with pydantic; issue 11). The JSON has the shape of the
+topic's type (``streams.records``), field for field and in the same order; orjson writes
+non-ASCII text as UTF-8 where pydantic wrote ``\\u`` escapes, the same JSON strings. A value
+orjson cannot encode goes through the contract's validating encoder, whose error names the
+field; consumers validate every record as always.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from aiokafka import TopicPartition
 
 from streams.batch_stage import Output, StageRecord
 from streams.contract_topic import RawRecord, encode_value, reject
 from streams.records import Contract, DeadLetter
+
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY  # model scores may be numpy floats
 
 
 class StageOutputs:
@@ -23,7 +35,12 @@ class StageOutputs:
         self.input_type, self.dead_letters = input_type, dead_letters
 
     def output(self, tp: TopicPartition, record: StageRecord, value: Any) -> Output:
-        """``value`` as ``record``'s output (same key), or ``record``'s dead letter."""
+        """``value`` (a dict of the output's fields) as ``record``'s output (same key), or
+        ``record``'s dead letter."""
+        try:
+            return Output(self.topic, record.key, orjson.dumps(value, option=_NUMPY))
+        except TypeError:  # not plain JSON data: the contract's encoder says what is wrong
+            pass
         try:
             return Output(self.topic, record.key, encode_value(self.value_type, value))
         except Exception as exc:  # one odd record must not stop the stage

@@ -114,6 +114,11 @@ async def raise_alerts(candidates) -> None:  # noqa: ANN001 -- a Faust stream
     # A batch's writes fit in this one.
     app.producer.buffer.max_messages = max(app.producer.buffer.max_messages,
                                            PRODUCER_BUFFER)
+    # Faust finds a table key's partition in its producer's metadata, which covers only the
+    # topics that producer has sent to: track the changelogs, or the first write may fail.
+    client = app.producer._ensure_producer().client
+    for table in (story_table, alerted_table, surge_table):
+        await client.add_topic(table.changelog_topic.get_topic_name())
     desk, views = _open_desk()
     _running[:] = [(desk, views)]
     async for events in candidates.take_events(DESK_BATCH, within=DESK_WAIT):

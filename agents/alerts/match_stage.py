@@ -15,6 +15,7 @@ matched, and produced without waiting on each.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiokafka import TopicPartition
 
@@ -36,14 +37,18 @@ outputs = StageOutputs(ALERT_CANDIDATES, AlertCandidate, ClassifiedHeadline, DEA
 
 async def match_records(tp: TopicPartition, records: list[StageRecord]) -> list[Output]:
     """The stage's handler: one partition's classified headlines -> their candidates."""
-    return [outputs.output(tp, r, {"headline": r.value, "matches": matches(r)})
-            for r in records]
+    candidates = []
+    for record in records:
+        headline = record.value.model_dump()
+        candidates.append(outputs.output(tp, record, {"headline": headline,
+                                                      "matches": matches(record, headline)}))
+    return candidates
 
 
-def matches(record: StageRecord) -> list[Match]:
-    """The rules ``record``'s headline matches; none if the matcher fails on it."""
+def matches(record: StageRecord, headline: dict[str, Any]) -> list[Match]:
+    """The rules ``headline`` (``record``'s fields) matches; none if the matcher fails."""
     try:
-        return rulebook.matcher.match(record.value.model_dump())
+        return rulebook.matcher.match(headline)
     except Exception as exc:  # one odd headline must not stop the stream
         log_event(log, logging.ERROR, "match_failed", exc_info=True, id=record.key,
                   error=repr(exc))

@@ -13,8 +13,10 @@ partition are decoded once, classified as one batch, and produced without waitin
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -33,7 +35,7 @@ from streams.topics import CLASSIFIED, DEAD, HEADLINES, topics_declared
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 256  # headlines a poll hands over at most (the model scores them at once)
+BATCH_SIZE = 1000  # headlines a poll hands over at most (the model scores them at once)
 BATCH_WAIT_MS = 20  # a poll waits at most this long for the first record
 
 
@@ -75,12 +77,14 @@ def classified_fields(
         results = [_classify_one(classifier, h, p) for h, p in zip(headlines, priors,
                                                                    strict=True)]
     each = (time.perf_counter() - started) / max(len(headlines), 1)
-    for result in results:
+    for _ in results:
         metrics.CLASSIFY_DURATION.observe(each)
-        metrics.HEADLINES_CLASSIFIED.labels(
-            result.topics[0].label if result.topics else "none").inc()
-        for region in result.region_names:
-            metrics.HEADLINES_BY_REGION.labels(region).inc()
+    # one increment per label and batch, not per headline (labels() locks and looks up)
+    best = Counter(r.topics[0].label if r.topics else "none" for r in results)
+    for label, count in best.items():
+        metrics.HEADLINES_CLASSIFIED.labels(label).inc(count)
+    for region, count in Counter(n for r in results for n in r.region_names).items():
+        metrics.HEADLINES_BY_REGION.labels(region).inc(count)
     return [{**h.model_dump(), **r.to_dict()} for h, r in zip(headlines, results, strict=True)]
 
 
@@ -100,6 +104,9 @@ async def classify_records(tp: TopicPartition, records: list[StageRecord]) -> li
         classifier = shared_classifier()
     else:  # building the gazetteer takes seconds: off the event loop, heartbeats go on
         classifier = await asyncio.get_running_loop().run_in_executor(None, shared_classifier)
+        # Its half a million objects live as long as the process: out of the collector's
+        # way, or every full collection walks them (a fifth of the stages' time; issue 11).
+        gc.freeze()
     classified = classified_fields(classifier, [r.value for r in records], feed_countries())
     return [outputs.output(tp, record, value)
             for record, value in zip(records, classified, strict=True)]
