@@ -108,8 +108,12 @@ async def wait_alerted(clock: Clock, titles: list[str], timeout: float,
         await asyncio.sleep(0.2)
 
 
+FEED_ITEMS = 50  # a site's feed lists its newest stories, as real feeds do
+
+
 def publish(site: NewsSite, title: str, clock: Clock) -> None:
     site.publish(Story(uuid.uuid4().hex[:12], title, None, datetime.now(UTC)))
+    del site.stories[FEED_ITEMS:]
     clock.at["published"][title] = time.time()
 
 
