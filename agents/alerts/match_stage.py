@@ -20,12 +20,12 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from agents.alerts.rulebook import rulebook
-from streams.app import app, settings
-from streams.batch_stage import BatchStage, Output, StageRecord
+from streams.batch_stage import Output, StageRecord
 from streams.logs import log_event
 from streams.records import AlertCandidate, ClassifiedHeadline, Match
 from streams.stage_output import StageOutputs
-from streams.topics import ALERT_CANDIDATES, CLASSIFIED, DEAD, topics_declared
+from streams.topics import ALERT_CANDIDATES, CLASSIFIED, DEAD
+from streams.worker_stage import worker_stage
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +55,7 @@ def matches(record: StageRecord, headline: dict[str, Any]) -> list[Match]:
         return []
 
 
-match_stage = BatchStage(
-    "match", CLASSIFIED, ClassifiedHeadline, match_records, app_id=settings.namespace,
-    client_options=settings.kafka_client_options, dead_letters=DEAD,
-    max_records=MATCH_BATCH, wait_ms=MATCH_WAIT_MS)
-
-
-@app.task
-async def run_match_stage() -> None:
-    """With the worker, once its topics exist and the live rules are read."""
-    await topics_declared.wait()
-    await rulebook.ready.wait()
-    await match_stage.run()
+# after the live rules are read: a headline matched before would miss rules
+match_stage = worker_stage("match", CLASSIFIED, ClassifiedHeadline, match_records,
+                           max_records=MATCH_BATCH, wait_ms=MATCH_WAIT_MS,
+                           ready=[rulebook.ready])

@@ -25,13 +25,13 @@ from aiokafka import TopicPartition
 
 from agents.classify.classifier import Classification, Classifier
 from streams import metrics
-from streams.app import app, settings
-from streams.batch_stage import BatchStage, Output, StageRecord
+from streams.batch_stage import Output, StageRecord
 from streams.logs import log_event
 from streams.records import ClassifiedHeadline, Headline
 from streams.runtime import current_config
 from streams.stage_output import StageOutputs
-from streams.topics import CLASSIFIED, DEAD, HEADLINES, topics_declared
+from streams.topics import CLASSIFIED, DEAD, HEADLINES
+from streams.worker_stage import worker_stage
 
 log = logging.getLogger(__name__)
 
@@ -113,14 +113,5 @@ async def classify_records(tp: TopicPartition, records: list[StageRecord]) -> li
 
 
 outputs = StageOutputs(CLASSIFIED, ClassifiedHeadline, Headline, DEAD)
-classify_stage = BatchStage(
-    "classify", HEADLINES, Headline, classify_records, app_id=settings.namespace,
-    client_options=settings.kafka_client_options, dead_letters=DEAD,
-    max_records=BATCH_SIZE, wait_ms=BATCH_WAIT_MS)
-
-
-@app.task
-async def run_classify_stage() -> None:
-    """With the worker, once its topics exist (a consumer would auto-create them)."""
-    await topics_declared.wait()
-    await classify_stage.run()
+classify_stage = worker_stage("classify", HEADLINES, Headline, classify_records,
+                              max_records=BATCH_SIZE, wait_ms=BATCH_WAIT_MS)
