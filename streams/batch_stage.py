@@ -1,30 +1,27 @@
 """A batch stage: one topic consumed in batches by its own aiokafka clients, off Faust's
-per-record path (Faust hands an agent one event at a time and writes a table's changelog
-one record at a time; under load that, not the stage's work, was the cost: issue 11).
+per-record path (one event at a time, one changelog record at a time: issue 11's cost).
 
-``BatchStage`` consumes its topic in a consumer group of its own (``<app id>.<name>``),
-``read_committed``, without auto-commit. Each poll returns up to ``max_records`` records;
-every record is decoded once (UTF-8 key, the topic's contract type) and those that break
-the contract become dead letters naming topic, partition and offset (as for Faust topics,
-``streams.contract_topic``). The handler gets one partition's decoded records, in offset
-order, and returns the ``Output`` records to produce:
+``BatchStage`` consumes its topic in a group of its own (``<app id>.<name>``),
+``read_committed``, without auto-commit, up to ``max_records`` per poll. Each record is
+decoded once (UTF-8 key, the topic's contract type); one that breaks the contract becomes
+a dead letter naming topic, partition and offset (``streams.contract_topic``). The handler
+gets one partition's decoded records in offset order and returns the ``Output``s to produce:
 
-- at-least-once (default): the outputs and dead letters are produced and acknowledged, then
-  the input offsets committed. A crash in between handles the batch again.
-- ``transactional=True``: outputs, dead letters and input offsets are one Kafka transaction
-  (``send_offsets_to_transaction``), by a producer whose transactional id belongs to the
-  input partition. The next owner of a partition starts that producer before anything
-  else: Kafka fences the previous owner (its commit fails) and ends its open transaction,
-  and only then is the committed offset read and ``on_assign`` run. Consumers of the
-  outputs must read ``read_committed``.
+- at-least-once (default): outputs and dead letters are produced and acknowledged, then the
+  input offsets committed. A crash in between handles the batch again.
+- ``transactional=True``: outputs, dead letters and input offsets are one transaction
+  (``send_offsets_to_transaction``) of a producer whose transactional id belongs to the
+  input partition. The next owner of a partition starts that producer first: Kafka fences
+  the previous owner and ends its open transaction; only then is the committed offset read
+  and ``on_assign`` run. Readers of the outputs must use ``read_committed``.
 
-``on_assign(tp)`` runs before any record of a newly assigned partition is handled (a
-stateful stage loads its state there), ``on_revoke(tp)`` after its last batch. With
-``idle=True`` the handler is also called with no records, for each partition, when a poll
-returns nothing (held work: no timer needed). A batch that fails (the handler raised, the
-broker failed, the producer was fenced) is rewound: the partition is closed
-(``on_revoke``) and opened again from its committed offset after a pause, so a stateful
-stage never keeps state its transaction did not commit.
+A partition the group never committed starts at ``start_from_group``'s offset (the Faust
+agent a stage replaces) if given, else at its beginning. ``on_assign(tp)`` runs before any
+record of a newly assigned partition is handled (a stateful stage loads its state there),
+``on_revoke(tp)`` after its last batch. With ``idle=True`` the handler is also called with
+no records when a poll returns nothing (held work needs no timer). A failed batch (handler
+error, broker error, fenced producer) is rewound: the partition is closed and opened again
+from its committed offset after a pause, so no state survives that was not committed.
 """
 
 from __future__ import annotations
@@ -33,11 +30,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from streams import metrics
@@ -59,8 +56,7 @@ CLOSE_TIMEOUT = 5.0  # seconds the clients get to leave the group and flush on s
 RETRY_PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before reopening a failed partition
 
 
-@dataclass(frozen=True, slots=True)
-class StageRecord:
+class StageRecord(NamedTuple):
     """One decoded input record."""
 
     key: str | None
@@ -82,7 +78,7 @@ PartitionHook = Callable[[TopicPartition], Awaitable[None]]
 
 
 async def _nothing(_: TopicPartition) -> None:
-    return None
+    """No partition hook."""
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -103,7 +99,8 @@ class BatchStage:
                  app_id: str, client_options: dict[str, Any], dead_letters: str | None = None,
                  transactional: bool = False, on_assign: PartitionHook = _nothing,
                  on_revoke: PartitionHook = _nothing, idle: bool = False,
-                 max_records: int = 1000, wait_ms: int = 100, linger_ms: int = 5) -> None:
+                 max_records: int = 1000, wait_ms: int = 100, linger_ms: int = 5,
+                 start_from_group: str | None = None) -> None:
         self.name, self.topic, self.value_type, self.handler = name, topic, value_type, handler
         self.group_id = f"{app_id}.{name}"
         self.client_options = client_options
@@ -111,6 +108,7 @@ class BatchStage:
         self.transactional = transactional
         self.on_assign, self.on_revoke, self.idle = on_assign, on_revoke, idle
         self.max_records, self.wait_ms, self.linger_ms = max_records, wait_ms, linger_ms
+        self.start_from_group = start_from_group
         self.consumer: AIOKafkaConsumer | None = None
         self._shared: AIOKafkaProducer | None = None  # at-least-once: one producer
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}  # transactional
@@ -257,7 +255,7 @@ class BatchStage:
                 await producer.start()  # InitProducerId: the previous owner is fenced here
             committed = await self.consumer.committed(tp)
             if committed is None:
-                committed = (await self.consumer.beginning_offsets([tp]))[tp]
+                committed = await self._first_offset(tp)
             self.consumer.seek(tp, committed)  # set here, whatever aiokafka fetched before
             await self.on_assign(tp)
         except Exception as exc:
@@ -276,6 +274,23 @@ class BatchStage:
         log_event(log, logging.INFO, "stage_partition_assigned", stage=self.name,
                   topic=tp.topic, partition=tp.partition, offset=committed,
                   seconds=round(time.monotonic() - started, 3))
+
+    async def _first_offset(self, tp: TopicPartition) -> int:
+        """Where a partition the group never committed starts: ``start_from_group``'s
+        committed offset (the Faust agent this stage replaced, so an upgrade neither skips
+        nor repeats records), else the beginning."""
+        assert self.consumer is not None
+        if self.start_from_group is not None:
+            admin = AIOKafkaAdminClient(**self.client_options)
+            await admin.start()
+            try:
+                offsets = await admin.list_consumer_group_offsets(self.start_from_group,
+                                                                  partitions=[tp])
+            finally:
+                await admin.close()
+            if tp in offsets and offsets[tp].offset >= 0:
+                return offsets[tp].offset
+        return (await self.consumer.beginning_offsets([tp]))[tp]
 
     async def _retry_failed(self) -> None:
         assert self.consumer is not None
@@ -329,15 +344,18 @@ class BatchStage:
             _exported.add((tp.topic, str(tp.partition)))
 
 
-def run_in(app: faust.App, stage: BatchStage) -> None:
-    """Run ``stage`` as a task of ``app``'s worker: it starts with the worker, and on
-    shutdown (SIGTERM) the task is cancelled, which aborts an open transaction and closes
-    the clients (bounded by ``CLOSE_TIMEOUT``)."""
+def run_in(app: faust.App, stage: BatchStage, *, ready: asyncio.Event | None = None) -> None:
+    """Run ``stage`` as a task of ``app``'s worker, once ``ready`` is set: on shutdown
+    (SIGTERM) the task is cancelled, which aborts an open transaction and closes the
+    clients (bounded by ``CLOSE_TIMEOUT``)."""
 
     async def run_stage() -> None:
+        if ready is not None:
+            await ready.wait()
         await stage.run()
 
-    app.task(run_stage, name=f"stage.{stage.name}")
+    run_stage.__qualname__ = f"stage.{stage.name}"  # Faust names the task after it
+    app.task(run_stage)
 
 
 _exported: set[tuple[str, str]] = set()  # lag series the stages of this process set
