@@ -81,11 +81,11 @@ rules_topic = _declare(TopicSpec("rules", LiveRule, partitions=1, compacted=True
                        dead_letters_topic)
 
 # Full names, for the clients that read topics outside Faust (CLI, rules follower).
-DEAD = dead_letters_topic.get_topic_name()
 HEADLINES = headlines_topic.get_topic_name()
 CLASSIFIED = classified_topic.get_topic_name()
-ALERT_CANDIDATES = alert_candidates_topic.get_topic_name()
 ALERTS = alerts_topic.get_topic_name()
+ALERT_CANDIDATES = alert_candidates_topic.get_topic_name()
+DEAD_LETTERS = dead_letters_topic.get_topic_name()
 RULES = rules_topic.get_topic_name()
 
 

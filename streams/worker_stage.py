@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from streams.app import app, settings
 from streams.batch_stage import BatchStage, Handler
 from streams.records import Contract
-from streams.topics import DEAD, topics_declared
+from streams.topics import DEAD_LETTERS, topics_declared
 
 
 def worker_stage(name: str, topic: str, value_type: type[Contract], handler: Handler, *,
@@ -21,7 +21,7 @@ def worker_stage(name: str, topic: str, value_type: type[Contract], handler: Han
                  ready: Sequence[asyncio.Event] = ()) -> BatchStage:
     """The stage, registered as a task of the worker (cancelled on shutdown)."""
     stage = BatchStage(name, topic, value_type, handler, app_id=settings.namespace,
-                       client_options=settings.kafka_client_options, dead_letters=DEAD,
+                       client_options=settings.kafka_client_options, dead_letters=DEAD_LETTERS,
                        max_records=max_records, wait_ms=wait_ms,
                        # an upgrade goes on where the Faust agent it replaces stopped
                        start_from_group=settings.namespace)

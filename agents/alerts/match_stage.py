@@ -24,7 +24,7 @@ from streams.batch_stage import Output, StageRecord
 from streams.logs import log_event
 from streams.records import AlertCandidate, ClassifiedHeadline, Match
 from streams.stage_output import StageOutputs
-from streams.topics import ALERT_CANDIDATES, CLASSIFIED, DEAD
+from streams.topics import ALERT_CANDIDATES, CLASSIFIED, DEAD_LETTERS
 from streams.worker_stage import worker_stage
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 MATCH_BATCH = 1000  # headlines a poll hands over at most
 MATCH_WAIT_MS = 20  # a poll waits at most this long for the first record
 
-outputs = StageOutputs(ALERT_CANDIDATES, AlertCandidate, ClassifiedHeadline, DEAD)
+outputs = StageOutputs(ALERT_CANDIDATES, AlertCandidate, ClassifiedHeadline, DEAD_LETTERS)
 
 
 async def match_records(tp: TopicPartition, records: list[StageRecord]) -> list[Output]:

@@ -30,7 +30,7 @@ from streams.logs import log_event
 from streams.records import ClassifiedHeadline, Headline
 from streams.runtime import current_config
 from streams.stage_output import StageOutputs
-from streams.topics import CLASSIFIED, DEAD, HEADLINES
+from streams.topics import CLASSIFIED, DEAD_LETTERS, HEADLINES
 from streams.worker_stage import worker_stage
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,6 @@ async def classify_records(tp: TopicPartition, records: list[StageRecord]) -> li
             for record, value in zip(records, classified, strict=True)]
 
 
-outputs = StageOutputs(CLASSIFIED, ClassifiedHeadline, Headline, DEAD)
+outputs = StageOutputs(CLASSIFIED, ClassifiedHeadline, Headline, DEAD_LETTERS)
 classify_stage = worker_stage("classify", HEADLINES, Headline, classify_records,
                               max_records=BATCH_SIZE, wait_ms=BATCH_WAIT_MS)

@@ -15,7 +15,7 @@ from agents.classify.agent import classify_headlines_batch
 from agents.classify.classifier import Classification, CountryMatch
 from streams.batch_stage import StageRecord
 from streams.records import ClassifiedHeadline, DeadLetter, Headline
-from streams.topics import CLASSIFIED, DEAD, HEADLINES
+from streams.topics import CLASSIFIED, DEAD_LETTERS, HEADLINES
 
 
 class OneBadHeadline:
@@ -75,7 +75,7 @@ async def test_the_stage_forwards_every_headline_and_dead_letters_an_unencodable
         outputs = await agent.classify_records(
             tp, stage_records("Baku talks", "poison", "odd", "Ganja news"))
     assert [(o.topic, o.key) for o in outputs] == [
-        (CLASSIFIED, "h-0"), (CLASSIFIED, "h-1"), (DEAD, HEADLINES), (CLASSIFIED, "h-3")]
+        (CLASSIFIED, "h-0"), (CLASSIFIED, "h-1"), (DEAD_LETTERS, HEADLINES), (CLASSIFIED, "h-3")]
     classified = [ClassifiedHeadline.model_validate_json(o.value) for o in outputs
                   if o.topic == CLASSIFIED]  # the wire shape of the topic's contract
     assert [[c.code for c in r.countries] for r in classified] == [["GE"], [], ["GE"]]
