@@ -213,19 +213,31 @@ async def start_worker(prefix: str, rules: list[dict],
     """A worker in a fresh namespace with ``rules`` applied and its input topics made:
     (namespace, metrics port, log file, process)."""
     namespace = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    port = free_port()
     config = workdir / f"{namespace}.yaml"
     config.write_text(json.dumps({"feeds": [], "rules": rules}))
-    env = {**os.environ, "WIREWATCH_BROKER": BROKER, "WIREWATCH_NAMESPACE": namespace,
-           "WIREWATCH_CONFIG": str(config), "WIREWATCH_WEB_PORT": str(port),
-           "WIREWATCH_LOG_LEVEL": "warning"}
+    env = worker_env(namespace, config, free_port())
     subprocess.run([sys.executable, "-m", "streams", "rules", "apply"], env=env, check=True,
                    cwd=REPO, capture_output=True)
     await create_topics(namespace)
-    log = workdir / f"{namespace}.log"
-    worker = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=env, cwd=REPO,
-                              stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    port, log, worker = spawn_worker(namespace, workdir)
     return namespace, port, log, worker
+
+
+def worker_env(namespace: str, config: Path, port: int) -> dict[str, str]:
+    return {**os.environ, "WIREWATCH_BROKER": BROKER, "WIREWATCH_NAMESPACE": namespace,
+            "WIREWATCH_CONFIG": str(config), "WIREWATCH_WEB_PORT": str(port),
+            "WIREWATCH_LOG_LEVEL": "warning"}
+
+
+def spawn_worker(namespace: str, workdir: Path) -> tuple[int, Path, subprocess.Popen]:
+    """One more worker process of ``namespace`` (started by ``start_worker``): (metrics
+    port, log file, process)."""
+    port = free_port()
+    log = workdir / f"{namespace}-{port}.log"
+    worker = subprocess.Popen([sys.executable, "-m", "streams", "worker"],
+                              env=worker_env(namespace, workdir / f"{namespace}.yaml", port),
+                              cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    return port, log, worker
 
 
 async def run_worker(kind: str, stage: str, records: list[dict], rules: list[dict],

@@ -8,6 +8,7 @@ creator reads it from ``deploy/compose/topics.txt``, which that command generate
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from streams import metrics
@@ -46,6 +47,7 @@ class TopicSpec:
 
 
 TOPICS: list[tuple[TopicSpec, ContractTopic]] = []  # in creation order
+topics_declared = asyncio.Event()  # set once the worker has created them (clients wait)
 
 
 def _declare(spec: TopicSpec, dead_letters: ContractTopic | None) -> ContractTopic:
@@ -102,3 +104,4 @@ async def declare_topics() -> None:
         if topic is not dead_letters_topic:
             for reason in DEAD_LETTER_REASONS:
                 metrics.DEAD_LETTERS.labels(topic.get_topic_name(), reason)
+    topics_declared.set()

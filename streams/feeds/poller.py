@@ -100,6 +100,7 @@ class Poller:
             result = await self.fetcher.fetch(
                 str(feed.url), etag=state.etag, last_modified=state.last_modified
             )
+            fetched_at = datetime.now(UTC)  # the fetch's end: where the headline's latency starts
             if result.not_modified:
                 ok = replace(state, last_success=now, failures=0, retry_at=0.0, last_error=None)
                 return PollOutcome("not_modified", ok, [])
@@ -120,7 +121,6 @@ class Poller:
             return self._failed(feed, state, "internal", f"{type(exc).__name__}: {exc}", None)
         self._log_document_notes(feed, parsed)
         entries = parsed.entries
-        fetched_at = datetime.fromtimestamp(now, UTC)
         new = [to_headline(feed, e, fetched_at) for e in _oldest_first(entries)
                if seen_key(e.id) not in state.seen]
         ok = replace(

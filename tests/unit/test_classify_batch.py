@@ -1,13 +1,21 @@
-"""The classify agent's batch: a batch the classifier fails on is classified headline by
-headline, and a headline that still fails goes on unclassified, with its error logged."""
+"""The classify stage's batch: a batch the classifier fails on is classified headline by
+headline, a headline that still fails goes on unclassified with its error logged, and one
+whose classified record cannot be encoded is dead-lettered; the others go on."""
 
 from __future__ import annotations
 
+import base64
+import functools
 import logging
 
+from aiokafka import TopicPartition
+
+from agents.classify import agent
 from agents.classify.agent import classify_headlines_batch
 from agents.classify.classifier import Classification, CountryMatch
-from streams.records import Headline
+from streams.batch_stage import StageRecord
+from streams.records import ClassifiedHeadline, DeadLetter, Headline
+from streams.topics import CLASSIFIED, DEAD_LETTERS, HEADLINES
 
 
 class OneBadHeadline:
@@ -40,3 +48,40 @@ def test_a_failed_batch_is_classified_one_by_one_and_the_bad_headline_goes_on(ca
     assert [[c.code for c in r.countries] for r in records] == [["GE"], [], ["GE"]]
     assert records[1].language == "und" and records[1].classifier_version == "1.2.0-test"
     assert "classify_failed id=h-2 feed=wire" in caplog.text
+
+
+class Unencodable(OneBadHeadline):
+    """Classifies one at a time like OneBadHeadline; "odd" gets a language that is no text."""
+
+    def classify(self, title: str, summary: str = "", country: str | None = None
+                 ) -> Classification:
+        result = super().classify(title, summary, country)
+        if title == "odd":
+            result.language = object()  # type: ignore[assignment]
+        return result
+
+
+def stage_records(*titles: str) -> list[StageRecord]:
+    return [StageRecord(f"h-{n}", headline(n, title), 100 + n, 1_700_000_000_000)
+            for n, title in enumerate(titles)]
+
+
+async def test_the_stage_forwards_every_headline_and_dead_letters_an_unencodable_one(
+        monkeypatch, caplog) -> None:
+    monkeypatch.setattr(agent, "shared_classifier", functools.cache(Unencodable))
+    monkeypatch.setattr(agent, "feed_countries", lambda: {"wire": "GE"})
+    tp = TopicPartition(HEADLINES, 3)
+    with caplog.at_level(logging.WARNING):
+        outputs = await agent.classify_records(
+            tp, stage_records("Baku talks", "poison", "odd", "Ganja news"))
+    assert [(o.topic, o.key) for o in outputs] == [
+        (CLASSIFIED, "h-0"), (CLASSIFIED, "h-1"), (DEAD_LETTERS, HEADLINES), (CLASSIFIED, "h-3")]
+    classified = [ClassifiedHeadline.model_validate_json(o.value) for o in outputs
+                  if o.topic == CLASSIFIED]  # the wire shape of the topic's contract
+    assert [[c.code for c in r.countries] for r in classified] == [["GE"], [], ["GE"]]
+    assert classified[1].language == "und"  # the poison headline goes on unclassified
+    letter = DeadLetter.model_validate_json(outputs[2].value)
+    assert (letter.topic, letter.partition, letter.offset) == (HEADLINES, 3, 102)
+    assert Headline.model_validate_json(base64.b64decode(letter.value_base64)).title == "odd"
+    assert "classify_failed id=h-1" in caplog.text
+    assert f"dead_letter topic={HEADLINES} partition=3 offset=102" in caplog.text
