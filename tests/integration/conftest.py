@@ -22,11 +22,13 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
+from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
@@ -65,6 +67,22 @@ async def news_site() -> AsyncIterator[NewsSite]:
     await site.start()
     yield site
     await site.stop()
+
+
+@asynccontextmanager
+async def serving(app: web.Application, *hosts: str) -> AsyncIterator[str]:
+    """Serve ``app`` on one free port of each of ``hosts`` (default 127.0.0.1); yields the
+    first host's base URL."""
+    hosts = hosts or ("127.0.0.1",)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    try:
+        for host in hosts:
+            await web.TCPSite(runner, host, port).start()
+        yield f"http://{hosts[0]}:{port}"
+    finally:
+        await runner.cleanup()
 
 
 def add_stories(site: NewsSite, *titles: str) -> list[Story]:

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from streams.embedded_broker import free_port
 from streams.feeds.entries import ITEMS_MAX, TITLE_MAX_CHARS
 
-from .conftest import RULES, TopicReader, Worker, wait_until, wirewatch, write
+from .conftest import RULES, TopicReader, Worker, serving, wait_until, wirewatch, write
 
 pytestmark = pytest.mark.kafka
 
@@ -88,14 +87,9 @@ async def hostile_site() -> AsyncIterator[HostileSite]:
     site = HostileSite()
     app = web.Application()
     app.router.add_get("/{tail:.*}", site.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    for host in ("127.0.0.1", "127.0.0.2"):  # Linux routes all of 127/8 to loopback
-        await web.TCPSite(runner, host, port).start()
-    site.base = f"http://127.0.0.1:{port}"
-    yield site
-    await runner.cleanup()
+    async with serving(app, "127.0.0.1", "127.0.0.2") as base:  # Linux routes 127/8 to lo
+        site.base = base
+        yield site
 
 
 def poll_errors(metrics: dict, feed: str, reason: str) -> float:

@@ -108,12 +108,12 @@ async def test_worker_restart_emits_nothing_again(news_site, namespace, tmp_path
 QUIET_WINDOW = 8  # seconds: every feed (interval 1 s) is polled several times in it
 
 
-def group_view(worker: Worker, ticks_topic: str) -> tuple[float, float, float]:
+def group_view(worker: Worker, ticks_topic: str) -> tuple[float, float, float] | None:
     """(poll-ticks partitions held, assignments received, rebalancing 0/1) per /metrics;
-    (0, 0, 1) while it does not answer."""
+    None while it does not answer."""
     samples = worker.metrics()
     if not samples:
-        return 0.0, 0.0, 1.0
+        return None
     return (samples.get(("wirewatch_assigned_partitions", (("topic", ticks_topic),)), 0.0),
             samples.get(("wirewatch_assignments_total", ()), 0.0),
             samples.get(("wirewatch_rebalancing", ()), 1.0))
@@ -135,12 +135,15 @@ async def test_two_workers_share_feeds_and_take_over(news_site, namespace, tmp_p
     async with TopicReader(f"{namespace}.headlines") as reader:
         await reader.wait_for(lambda m: len(m) >= 12, 120, "a headline from every feed", a)
 
-        def views() -> tuple[tuple[float, float, float], ...]:
+        def views() -> tuple[tuple[float, float, float] | None, ...]:
             return group_view(a, ticks_topic), group_view(b, ticks_topic)
 
         def settled() -> bool:
             """Both out of any rebalance, holding the poll-ticks partitions between them."""
-            (held_a, _, busy_a), (held_b, _, busy_b) = views()
+            view_a, view_b = views()
+            if view_a is None or view_b is None:
+                return False
+            (held_a, _, busy_a), (held_b, _, busy_b) = view_a, view_b
             return (not busy_a and not busy_b and held_a > 0 and held_b > 0
                     and held_a + held_b == partitions)
 
@@ -153,6 +156,8 @@ async def test_two_workers_share_feeds_and_take_over(news_site, namespace, tmp_p
             await asyncio.sleep(QUIET_WINDOW)
             a2, b2 = await asyncio.to_thread(lambda: (a.polls(), b.polls()))
             after = views()
+            # A worker that stops answering mid-window is a failure, not an unquiet window.
+            assert all((a1, b1, a2, b2, *after)), f"/metrics unanswered: {before} -> {after}"
             if after == before:
                 break
             print(f"window not quiet, taking another: (held, assignments, rebalancing) "

@@ -10,9 +10,16 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from streams.embedded_broker import free_port
-
-from .conftest import RULES, TopicReader, add_stories, site_feeds, wait_until, wirewatch, write
+from .conftest import (
+    RULES,
+    TopicReader,
+    add_stories,
+    serving,
+    site_feeds,
+    wait_until,
+    wirewatch,
+    write,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -32,12 +39,8 @@ async def echoing_hook() -> AsyncIterator[tuple[str, list[str]]]:
 
     app = web.Application()
     app.router.add_post("/{tail:.*}", fail)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}", seen
-    await runner.cleanup()
+    async with serving(app) as base:
+        yield base, seen
 
 
 async def test_path_tokens_are_masked_in_logs_dead_letters_state_and_metrics(
