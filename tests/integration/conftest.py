@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -252,9 +253,10 @@ def cli_lines(namespace: str, *args: str, count: int, timeout: float = 60) -> li
     return output.decode().splitlines()[:count]
 
 
+@cache
 def topic_list(namespace: str) -> list[tuple[str, int, dict[str, str]]]:
     """Wirewatch's topics in ``namespace`` as ``wirewatch topics list`` prints them:
-    (name, partitions, config), generated from streams/topics.py."""
+    (name, partitions, config), generated from streams/topics.py (once per namespace)."""
     env = {**os.environ, "WIREWATCH_NAMESPACE": namespace}
     out = subprocess.run([sys.executable, "-m", "streams", "topics", "list"], env=env, cwd=REPO,
                          capture_output=True, text=True, timeout=120, check=True).stdout
