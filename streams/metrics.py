@@ -9,6 +9,7 @@ reasons from ``streams.topics`` and ``streams.records``.
 
 from __future__ import annotations
 
+from collections import Counter as CollectionsCounter
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -113,6 +114,23 @@ CONSUMER_LAG = Gauge(
     "consumer and the batch stages').",
     ["topic", "partition"], registry=REGISTRY,
 )
+ASSIGNED_PARTITIONS = Gauge(
+    "wirewatch_assigned_partitions",
+    "Partitions of each topic this worker holds in its consumer group's current assignment "
+    "(poll-ticks: the share of feeds it polls).",
+    ["topic"], registry=REGISTRY,
+)
+ASSIGNMENTS = Counter(
+    "wirewatch_assignments_total",
+    "Partition assignments this worker received: one per rebalance it took part in.",
+    registry=REGISTRY,
+)
+REBALANCING = Gauge(
+    "wirewatch_rebalancing",
+    "1 while this worker is in a rebalance (partitions revoked, rejoining, or recovering its "
+    "tables: no stream is processed, no feed polled), else 0.",
+    registry=REGISTRY,
+)
 WORKER_INFO = Gauge(
     "wirewatch_worker_info", "Always 1; labels describe the worker.", ["version"],
     registry=REGISTRY,
@@ -152,3 +170,22 @@ def observe(app: faust.App) -> None:
         exported.update(current)
 
     app.timer(LAG_INTERVAL, name="export_consumer_lag")(export_consumer_lag)
+    _observe_assignment(app)
+
+
+def _observe_assignment(app: faust.App) -> None:
+    """Export what this worker holds after each rebalance, and whether one is under way:
+    operators see how feeds and partitions are shared, and tests wait for a settled group."""
+    REBALANCING.set_function(lambda: float(bool(app.rebalancing)))
+    exported: set[str] = set()
+
+    @app.on_partitions_assigned.connect
+    async def export_assignment(sender: object, assigned: set, **_: object) -> None:
+        ASSIGNMENTS.inc()
+        held = CollectionsCounter(tp.topic for tp in assigned)
+        for topic in exported - held.keys():  # topics this worker no longer holds
+            ASSIGNED_PARTITIONS.labels(topic).set(0)
+        for topic, count in held.items():
+            ASSIGNED_PARTITIONS.labels(topic).set(count)
+        exported.update(held)
+

@@ -50,6 +50,12 @@ def _shared_poller() -> Poller:
     return Poller(current_config().polling)
 
 
+@app.task
+async def start_parsing_processes() -> None:
+    """At worker start, so that the first polls do not wait for the parsing processes."""
+    await _shared_poller().parse_pool.start()
+
+
 @app.on_before_shutdown.connect
 async def close_poller(sender: object, **_: object) -> None:
     """At worker stop: close the HTTP connection pool and stop the parsing processes."""

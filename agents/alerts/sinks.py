@@ -37,7 +37,7 @@ from agents.alerts.records import alert_passes
 from agents.alerts.sink_kinds import Sink
 from streams.feeds.fetcher import parse_retry_after
 from streams.records import ALERT_FIELDS
-from streams.redact import redact_text
+from streams.redact import redact_text, url_secrets
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -117,19 +117,22 @@ class _Attempt:
 
 async def _post(session: aiohttp.ClientSession, sink: Sink, url: str, body: object,
                 headers: Mapping[str, str]) -> _Attempt:
+    secrets = url_secrets(url)  # servers and exceptions may echo them outside the URL
     try:
         async with session.post(url, json=body, headers=headers,
                                 timeout=aiohttp.ClientTimeout(total=sink.timeout)) as response:
             status = response.status
             if 200 <= status < 300:
                 return _Attempt(status)
-            return _Attempt(status, redact_text(f"HTTP {status}: {(await response.text())[:200]}"),
+            # Masked before the cut, so that no secret is left half-shown.
+            page = redact_text((await response.text())[:4096], secrets)[:200]
+            return _Attempt(status, f"HTTP {status}: {page}",
                             status in RETRY_STATUSES,
                             parse_retry_after(response.headers.get("Retry-After")))
     except TimeoutError:
         return _Attempt(None, f"timed out after {sink.timeout:g}s")
     except (aiohttp.ClientError, OSError) as exc:
-        return _Attempt(None, redact_text(f"{type(exc).__name__}: {exc}"))
+        return _Attempt(None, redact_text(f"{type(exc).__name__}: {exc}", secrets))
 
 
 def _sender(session: aiohttp.ClientSession, sink: Sink, alert: Mapping[str, Any],

@@ -50,12 +50,19 @@ def parse_document(
     return ParsedDocument(distinct_entries(entries, ITEMS_MAX), len(entries), repaired_from)
 
 
+def _ready() -> None:
+    """A no-op run once in a new pool, so that its processes exist when it is handed out."""
+
+
 class ParsePool:
-    """``workers`` processes that run ``parse_document``, started on first use.
+    """``workers`` processes that run ``parse_document``, started by ``start`` (or the
+    first ``parse``).
 
     They are forked from a fork server that has imported this module once, so nothing of
     the worker's event loop or threads is inherited and a replacement starts in
-    milliseconds.
+    milliseconds. Starting the fork server means a new interpreter importing the parsers:
+    about a second, five and more on a busy machine. That happens in a thread: on the
+    event loop it stopped the worker's polls, heartbeats and /metrics meanwhile.
     """
 
     def __init__(self, workers: int) -> None:
@@ -64,18 +71,28 @@ class ParsePool:
         self._lock = threading.Lock()
 
     def _started(self) -> ProcessPool:
+        """The running pool, started first if need be (blocking: call it in a thread)."""
         with self._lock:
             if self._pool is None or not self._pool.active:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload([__name__])
-                self._pool = ProcessPool(self._workers, context=context)
+                pool = ProcessPool(self._workers, context=context)
+                pool.schedule(_ready).result()  # pebble starts processes at the first task
+                self._pool = pool
             return self._pool
+
+    async def start(self) -> ProcessPool:
+        """The running pool; started off the event loop when it is not running yet."""
+        pool = self._pool
+        if pool is not None and pool.active:
+            return pool
+        return await asyncio.to_thread(self._started)
 
     async def parse(
         self, body: bytes, *, timeout: float, base_url: str, feed: str,
         content_type: str | None, select: HtmlSelectors | None,
     ) -> ParsedDocument:
-        future = self._started().schedule(
+        future = (await self.start()).schedule(
             parse_document, args=(body,), timeout=timeout,
             kwargs={"base_url": base_url, "feed": feed, "content_type": content_type,
                     "select": select},

@@ -25,7 +25,7 @@ from streams.feeds.state import FeedState, remember, seen_key
 from streams.feeds.urls import site_host
 from streams.logs import log_event
 from streams.records import Headline
-from streams.redact import redact_text, redact_url
+from streams.redact import redact_text, redact_url, url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class Poller:
                 retry_after: float | None) -> PollOutcome:
         failures = state.failures + 1
         delay = backoff_delay(feed, self.polling, failures, retry_after)
-        detail = redact_text(detail)
+        detail = redact_text(detail, url_secrets(str(feed.url)))
         log_event(log, logging.WARNING, "feed_poll_failed", feed=feed.name, reason=reason,
                   url=redact_url(str(feed.url)), error=detail, failures=failures,
                   retry_in=f"{delay:.0f}s")

@@ -22,11 +22,14 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
+from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
@@ -65,6 +68,22 @@ async def news_site() -> AsyncIterator[NewsSite]:
     await site.start()
     yield site
     await site.stop()
+
+
+@asynccontextmanager
+async def serving(app: web.Application, *hosts: str) -> AsyncIterator[str]:
+    """Serve ``app`` on one free port of each of ``hosts`` (default 127.0.0.1); yields the
+    first host's base URL."""
+    hosts = hosts or ("127.0.0.1",)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    try:
+        for host in hosts:
+            await web.TCPSite(runner, host, port).start()
+        yield f"http://{hosts[0]}:{port}"
+    finally:
+        await runner.cleanup()
 
 
 def add_stories(site: NewsSite, *titles: str) -> list[Story]:
@@ -235,9 +254,10 @@ def cli_lines(namespace: str, *args: str, count: int, timeout: float = 60) -> li
     return output.decode().splitlines()[:count]
 
 
+@cache
 def topic_list(namespace: str) -> list[tuple[str, int, dict[str, str]]]:
     """Wirewatch's topics in ``namespace`` as ``wirewatch topics list`` prints them:
-    (name, partitions, config), generated from streams/topics.py."""
+    (name, partitions, config), generated from streams/topics.py (once per namespace)."""
     env = {**os.environ, "WIREWATCH_NAMESPACE": namespace}
     out = subprocess.run([sys.executable, "-m", "streams", "topics", "list"], env=env, cwd=REPO,
                          capture_output=True, text=True, timeout=120, check=True).stdout

@@ -36,7 +36,11 @@ def query(port: int, expr: str) -> dict:
         with urllib.request.urlopen(url, timeout=10) as response:
             return json.load(response)
     except urllib.error.HTTPError as exc:  # 400 for a bad expression: keep its error text
-        return json.load(exc)
+        body = exc.read()
+        try:
+            return json.loads(body)
+        except ValueError:  # 503 "Service Unavailable" while Prometheus is still starting
+            return {"status": "error", "error": f"HTTP {exc.code}: {body[:200]!r}"}
 
 
 async def test_every_dashboard_query_and_alert_rule_runs_on_real_prometheus(

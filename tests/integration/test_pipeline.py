@@ -8,7 +8,17 @@ from collections import Counter
 
 import pytest
 
-from .conftest import TopicReader, add_stories, cli_lines, site_feeds, wait_until, write_config
+from .conftest import (
+    TopicReader,
+    Worker,
+    add_stories,
+    cli_lines,
+    create_topics,
+    site_feeds,
+    topic_list,
+    wait_until,
+    write_config,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -95,28 +105,66 @@ async def test_worker_restart_emits_nothing_again(news_site, namespace, tmp_path
         assert set(landed.values()) == {1}
 
 
+QUIET_WINDOW = 8  # seconds: every feed (interval 1 s) is polled several times in it
+
+
+def group_view(worker: Worker, ticks_topic: str) -> tuple[float, float, float] | None:
+    """(poll-ticks partitions held, assignments received, rebalancing 0/1) per /metrics;
+    None while it does not answer."""
+    samples = worker.metrics()
+    if not samples:
+        return None
+    return (samples.get(("wirewatch_assigned_partitions", (("topic", ticks_topic),)), 0.0),
+            samples.get(("wirewatch_assignments_total", ()), 0.0),
+            samples.get(("wirewatch_rebalancing", ()), 1.0))
+
+
 async def test_two_workers_share_feeds_and_take_over(news_site, namespace, tmp_path, start_worker):
     add_stories(news_site, "Hungary against Armenia's militarisation")
     names = [f"feed-{i:02d}" for i in range(12)]
     feeds = [{"name": n, "url": f"{news_site.base_url}/rss?f={n}", "interval": 1} for n in names]
     config = write_config(tmp_path / "wirewatch.yaml", feeds)
+    # As deployments do: topics created while workers start make the group rebalance again
+    # once their metadata reaches it (and auto-created ones have one partition).
+    await create_topics(namespace)
+    ticks_topic = f"{namespace}.poll-ticks"
+    [partitions] = [n for name, n, _ in await asyncio.to_thread(topic_list, namespace)
+                    if name == ticks_topic]
     a = start_worker(config, "a")
     b = start_worker(config, "b")
     async with TopicReader(f"{namespace}.headlines") as reader:
         await reader.wait_for(lambda m: len(m) >= 12, 120, "a headline from every feed", a)
 
-        def both_polling() -> bool:
-            return bool(a.polls()) and bool(b.polls())
+        def views() -> tuple[tuple[float, float, float] | None, ...]:
+            return group_view(a, ticks_topic), group_view(b, ticks_topic)
 
-        def snapshot() -> tuple[Counter, Counter]:
-            return a.polls(), b.polls()
+        def settled() -> bool:
+            """Both out of any rebalance, holding the poll-ticks partitions between them."""
+            view_a, view_b = views()
+            if view_a is None or view_b is None:
+                return False
+            (held_a, _, busy_a), (held_b, _, busy_b) = view_a, view_b
+            return (not busy_a and not busy_b and held_a > 0 and held_b > 0
+                    and held_a + held_b == partitions)
 
-        await wait_until(both_polling, 90, "both workers polling", b)
-        await asyncio.sleep(3)  # let the rebalance settle
-        # In a quiet window, each feed is polled by exactly one worker.
-        a1, b1 = await asyncio.to_thread(snapshot)
-        await asyncio.sleep(8)
-        a2, b2 = await asyncio.to_thread(snapshot)
+        # In a quiet window (no rebalance began or ended in it), each feed is polled by
+        # exactly one worker. A window a rebalance ran into is not quiet: take another.
+        for _ in range(3):
+            await wait_until(settled, 120, "both workers' assignment settled", b)
+            before = views()
+            a1, b1 = await asyncio.to_thread(lambda: (a.polls(), b.polls()))
+            await asyncio.sleep(QUIET_WINDOW)
+            a2, b2 = await asyncio.to_thread(lambda: (a.polls(), b.polls()))
+            after = views()
+            # A worker that stops answering mid-window is a failure, not an unquiet window.
+            assert all((a1, b1, a2, b2, *after)), f"/metrics unanswered: {before} -> {after}"
+            if after == before:
+                break
+            print(f"window not quiet, taking another: (held, assignments, rebalancing) "
+                  f"{before} -> {after}")
+        else:
+            raise AssertionError(f"no quiet {QUIET_WINDOW} s window in 3: the group kept "
+                                 f"rebalancing\n{a.log_tail()}\n{b.log_tail()}")
         by_a = {n for n in names if a2[n] > a1[n]}
         by_b = {n for n in names if b2[n] > b1[n]}
         assert by_a | by_b == set(names), f"feeds nobody polled: {set(names) - by_a - by_b}"

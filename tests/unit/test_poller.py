@@ -1,6 +1,7 @@
 """Poller.poll against local sites: new headlines once, 304s, errors with back-off; FeedState."""
 
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from streams.config import FeedConfig, PollingConfig
 from streams.contract_topic import encode_value
 from streams.demo.site import NewsSite, Story
 from streams.embedded_broker import free_port
+from streams.feeds import parsing
 from streams.feeds.entries import ITEMS_MAX, TITLE_MAX_CHARS, URL_MAX_CHARS, headline_id
 from streams.feeds.parsing import ParsePool
 from streams.feeds.poller import Poller, backoff_delay
@@ -279,6 +281,32 @@ async def test_slow_parse_times_out_backs_off_and_the_stuck_process_is_replaced(
         assert time.monotonic() - started < 20
     finally:
         pool.close()
+
+
+async def test_parsing_processes_start_off_the_event_loop(
+    page: tuple[Page, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starting them means a new interpreter importing the parsers: seconds on a busy
+    machine, during which an event loop starting them polled nothing and sent no heartbeat."""
+    started_in: list[threading.Thread] = []
+
+    class RecordingPool(parsing.ProcessPool):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            started_in.append(threading.current_thread())
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(parsing, "ProcessPool", RecordingPool)
+    fake, url = page
+    fake.body = (DATA / "rss2.xml").read_bytes()
+    pool = ParsePool(1)
+    try:
+        out = await close_after_test(Poller(POLLING, parse_pool=pool)).poll(
+            FeedConfig(name="f", url=url), FeedState())
+        assert out.outcome == "ok" and len(out.new) == 3
+        assert await pool.start() is await pool.start()  # started once, then reused
+    finally:
+        pool.close()
+    assert len(started_in) == 1 and started_in[0] is not threading.current_thread()
 
 
 async def test_any_exception_of_a_poll_is_an_internal_error_outcome(
