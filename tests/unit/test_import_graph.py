@@ -94,7 +94,7 @@ def test_no_import_circle_in_streams_or_agents() -> None:
 
 # What agents/alerts/__init__.py promises: the alerts logic and sinks load without Faust or Kafka.
 ALERTS_WITHOUT_KAFKA = ("rules", "config_section", "regex", "folding", "matcher", "stories",
-                        "ledger", "surge", "desk", "records", "writebehind", "sink_kinds",
+                        "ledger", "surge", "desk", "records", "sink_kinds",
                         "sinks", "apprise_sink", "alertmanager_sink")
 
 

@@ -284,7 +284,8 @@ async def test_slow_parse_times_out_backs_off_and_the_stuck_process_is_replaced(
 
 
 async def test_parsing_processes_start_off_the_event_loop(
-    page: tuple[Page, str], monkeypatch: pytest.MonkeyPatch
+    page: tuple[Page, str], monkeypatch: pytest.MonkeyPatch,
+    close_after_test: Callable[[Poller], Poller],
 ) -> None:
     """Starting them means a new interpreter importing the parsers: seconds on a busy
     machine, during which an event loop starting them polled nothing and sent no heartbeat."""

@@ -1,6 +1,7 @@
-"""The delivery agent's glue, driven through Faust's ``deliver_alerts.test_context()``: updates
-are skipped; every other alert goes to each sink whose rule and severity filters accept it,
-and to no other. The sinks are webhooks on a local server that records what each receives.
+"""The delivery stage's glue, driven through its batch handler ``deliver_batch`` as the
+``BatchStage`` calls it (a partition and its decoded records): updates are skipped; every
+other alert goes to each sink whose rule and severity filters accept it, and to no other.
+The sinks are webhooks on a local server that records what each receives.
 """
 
 from __future__ import annotations
@@ -11,10 +12,15 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import web
+from aiokafka import TopicPartition
 
 from agents.alerts import delivery
 from agents.alerts.sink_kinds import Sink, load_sinks
+from streams.batch_stage import StageRecord
 from streams.records import Alert
+from streams.topics import ALERTS
+
+PARTITION = TopicPartition(ALERTS, 0)
 
 
 class Receivers:
@@ -61,6 +67,10 @@ def alert(alert_id: str, rule: str, severity: str, *, update: bool = False) -> A
     )
 
 
+def records(*alerts: Alert, first_offset: int = 0) -> list[StageRecord]:
+    return [StageRecord(a.story_id, a, first_offset + n, None) for n, a in enumerate(alerts)]
+
+
 def webhooks(base_url: str, *filters: dict) -> tuple[Sink, ...]:
     return tuple(load_sinks([{"url": f"{base_url}/{f['name']}", "max_attempts": 1, **f}
                              for f in filters], source="sinks.yaml"))
@@ -83,12 +93,10 @@ async def test_each_alert_goes_to_the_sinks_that_accept_it_and_updates_to_none(
         alert("a3", "cop29", "critical"),
         alert("last", "karabakh-security", "critical"),  # every sink takes this one
     ]
-    async with delivery.deliver_alerts.test_context() as agent:
-        for record in stream:
-            await agent.put(record, key=record.story_id)
-        for sink in sinks:  # the agent handles alerts in order: the earlier ones are done
-            await hooks.wait_for(sink.name, "last")
-        await asyncio.gather(*delivery._pending)
+    assert await delivery.deliver_batch(PARTITION, records(*stream)) == []  # nothing to produce
+    for sink in sinks:
+        await hooks.wait_for(sink.name, "last")
+    await asyncio.gather(*delivery._pending)
     # Deliveries run concurrently: each sink's list is compared in sorted order.
     assert {sink: sorted(ids) for sink, ids in hooks.received.items()} == {
         "everything": ["a1", "a2", "a3", "last"],
@@ -106,14 +114,13 @@ async def test_a_sink_that_does_not_answer_holds_back_neither_the_stream_nor_oth
     sinks = webhooks(base_url, {"name": "stuck", "timeout": 60}, {"name": "working"})
     monkeypatch.setattr(delivery, "configured_sinks", lambda: sinks)
     ids = [f"a{n}" for n in range(1, 2 * delivery.PER_SINK + 1)]  # more than "stuck" takes
-    async with delivery.deliver_alerts.test_context() as agent:
-        for alert_id in ids:  # a stream held up by the stuck sink would stop taking alerts
-            await asyncio.wait_for(agent.put(alert(alert_id, "cop29", "high"), key=alert_id),
-                                   timeout=30)
-        await hooks.wait_for("working", ids[-1])
-        assert sorted(hooks.received["working"]) == sorted(ids)
-        assert hooks.received["stuck"] == []
-        hooks.release.set()
-        await hooks.wait_for("stuck", ids[-1])
-        await asyncio.gather(*delivery._pending)
+    for n, alert_id in enumerate(ids):  # a stage held up by the stuck sink would not return
+        batch = records(alert(alert_id, "cop29", "high"), first_offset=n)
+        await asyncio.wait_for(delivery.deliver_batch(PARTITION, batch), timeout=30)
+    await hooks.wait_for("working", ids[-1])
+    assert sorted(hooks.received["working"]) == sorted(ids)
+    assert hooks.received["stuck"] == []
+    hooks.release.set()
+    await hooks.wait_for("stuck", ids[-1])
+    await asyncio.gather(*delivery._pending)
     assert sorted(hooks.received["stuck"]) == sorted(ids)
