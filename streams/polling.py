@@ -53,7 +53,8 @@ def _shared_poller() -> Poller:
 @app.task
 async def start_parsing_processes() -> None:
     """At worker start, so that the first polls do not wait for the parsing processes."""
-    await _shared_poller().parse_pool.start()
+    if current_config().feeds:
+        await _shared_poller().parse_pool.start()
 
 
 @app.on_before_shutdown.connect
