@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from functools import cache
 
-from agents.classify.classifier import Classification, Classifier
+from agents.classify.classifier import Classification, Classifier, freeze_long_lived
 from streams import metrics
 from streams.app import app
 from streams.logs import log_event
@@ -30,8 +30,11 @@ BATCH_WAIT = 0.05  # seconds
 
 @cache
 def shared_classifier() -> Classifier:
-    """Loaded once per process (building the gazetteer takes a moment)."""
-    return Classifier.load()
+    """Loaded once per process (building the gazetteer takes a moment), and kept out of the
+    garbage collector's way (`freeze_long_lived`)."""
+    classifier = Classifier.load()
+    freeze_long_lived()
+    return classifier
 
 
 @cache

@@ -1,12 +1,14 @@
 """The classify agent's batch: a batch the classifier fails on is classified headline by
-headline, and a headline that still fails goes on unclassified, with its error logged."""
+headline, and a headline that still fails goes on unclassified, with its error logged; the
+shared classifier is loaded once per process and frozen out of the garbage collector's way."""
 
 from __future__ import annotations
 
+import gc
 import logging
 
-from agents.classify.agent import classify_headlines_batch
-from agents.classify.classifier import Classification, CountryMatch
+from agents.classify.agent import classify_headlines_batch, shared_classifier
+from agents.classify.classifier import Classification, Classifier, CountryMatch
 from streams.records import Headline
 
 
@@ -40,3 +42,19 @@ def test_a_failed_batch_is_classified_one_by_one_and_the_bad_headline_goes_on(ca
     assert [[c.code for c in r.countries] for r in records] == [["GE"], [], ["GE"]]
     assert records[1].language == "und" and records[1].classifier_version == "1.2.0-test"
     assert "classify_failed id=h-2 feed=wire" in caplog.text
+
+
+def test_the_shared_classifier_is_loaded_once_and_kept_out_of_the_collector(monkeypatch):
+    """Its objects leave the collector's generations (gc.freeze): full collections would
+    otherwise walk the half a million gazetteer objects again and again."""
+    loaded = [{"gazetteer": ["names"]}]  # stands for the classifier: tracked by the collector
+    monkeypatch.setattr(Classifier, "load", classmethod(lambda cls: loaded[0]))
+    shared_classifier.cache_clear()
+    try:
+        assert gc.is_tracked(loaded[0])
+        assert shared_classifier() is loaded[0] and shared_classifier() is loaded[0]
+        assert not any(o is loaded[0] for o in gc.get_objects())  # in no generation: frozen
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        shared_classifier.cache_clear()
