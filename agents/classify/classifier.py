@@ -96,13 +96,11 @@ class Classification:
 
 
 def freeze_long_lived() -> None:
-    """Take every object alive now out of the garbage collector's generations (`gc.freeze`).
-
-    For a process that loads one classifier and keeps it (the classify agent; the speed
-    benchmark does the same): its half a million gazetteer and model objects would otherwise
-    be walked by every full collection, about 0.1 s each, some 12% of the classifying time.
-    Frozen objects are still freed by reference counting; only reference cycles among them
-    are never collected, so call it once, after loading what lives as long as the process."""
+    """Take every object alive now out of the garbage collector's generations (`gc.freeze`),
+    once per process, after loading the classifier it keeps (the classify agent, the speed
+    benchmark): every full collection would walk its half a million objects again (0.1 s,
+    about 12% of the classifying time). Frozen objects are still freed by reference counting;
+    only cycles among them are never collected."""
     gc.collect()
     gc.freeze()
 
