@@ -13,7 +13,6 @@ partition are decoded once, classified as one batch, and produced without waitin
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from collections import Counter
@@ -23,7 +22,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from agents.classify.classifier import Classification, Classifier
+from agents.classify.classifier import Classification, Classifier, freeze_long_lived
 from streams import metrics
 from streams.batch_stage import Output, StageRecord
 from streams.logs import log_event
@@ -41,8 +40,11 @@ BATCH_WAIT_MS = 20  # a poll waits at most this long for the first record
 
 @cache
 def shared_classifier() -> Classifier:
-    """Loaded once per process (building the gazetteer takes a moment)."""
-    return Classifier.load()
+    """Loaded once per process (building the gazetteer takes a moment), and kept out of the
+    garbage collector's way (`freeze_long_lived`)."""
+    classifier = Classifier.load()
+    freeze_long_lived()
+    return classifier
 
 
 @cache
@@ -104,9 +106,6 @@ async def classify_records(tp: TopicPartition, records: list[StageRecord]) -> li
         classifier = shared_classifier()
     else:  # building the gazetteer takes seconds: off the event loop, heartbeats go on
         classifier = await asyncio.get_running_loop().run_in_executor(None, shared_classifier)
-        # Its half a million objects live as long as the process: out of the collector's
-        # way, or every full collection walks them (a fifth of the stages' time; issue 11).
-        gc.freeze()
     classified = classified_fields(classifier, [r.value for r in records], feed_countries())
     return [outputs.output(tp, record, value)
             for record, value in zip(records, classified, strict=True)]

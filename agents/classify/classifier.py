@@ -6,6 +6,7 @@ Pure logic (no Kafka): `Classifier.load()` once, then `classify(title, summary)`
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 from collections.abc import Sequence
@@ -92,6 +93,16 @@ class Classification:
             "language": self.language,
             "classifier_version": self.classifier_version,
         }
+
+
+def freeze_long_lived() -> None:
+    """Take every object alive now out of the garbage collector's generations (`gc.freeze`),
+    once per process, after loading the classifier it keeps (the classify agent, the speed
+    benchmark): every full collection would walk its half a million objects again (0.1 s,
+    about 12% of the classifying time). Frozen objects are still freed by reference counting;
+    only cycles among them are never collected."""
+    gc.collect()
+    gc.freeze()
 
 
 class Classifier:

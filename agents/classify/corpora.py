@@ -13,6 +13,7 @@ import html
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,9 @@ from typing import Any
 from agents.classify.errors import DataError, read_yaml_mapping
 
 CORPORA_ENV = "WIREWATCH_CORPORA"
-FORMATS = ("huffpost_json", "bbc_dirs", "masakhane_tsv", "ag_csv")
+FORMATS = ("huffpost_json", "bbc_dirs", "masakhane_tsv", "ag_csv", "uci_tsv",
+           "reuters_sgm")
+ANY_CATEGORY = "*"  # a `topics` key: the codes of every category not listed
 _KEY = re.compile(r"[^0-9a-z]+")
 _MAX_LEDE = 300  # characters of a lede that train
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
@@ -48,6 +51,7 @@ class Row:
     date: str  # "" when the corpus has none
     url: str = ""  # "" when the corpus has none
     lede: str = ""  # the article's first sentence or standfirst ("" when the corpus has none)
+    split: str = ""  # the corpus's own split of the row ("" when the corpus has none)
 
 
 def corpora_dir(given: Path | None = None) -> Path:
@@ -110,7 +114,7 @@ def training_rows(root: Path, specs: dict[str, Corpus]) -> tuple[list[tuple[str,
         counts[spec.name] = 0
         ledes = bool(spec.train.get("ledes"))
         for row in _select(root, spec, spec.train):
-            codes = spec.topics.get(row.category)
+            codes = spec.topics.get(row.category) or spec.topics.get(ANY_CATEGORY)
             if not codes or title_key(row.title) in held_out:
                 continue
             for text in (row.title, row.lede[:_MAX_LEDE] if ledes else ""):
@@ -165,11 +169,14 @@ def place_sets(root: Path, specs: dict[str, Corpus]) -> dict[str, list[PlaceRow]
 
 
 def _select(root: Path, spec: Corpus, which: dict[str, Any]) -> Iterator[Row]:
-    """The rows of `spec` that `which` picks: all, one file of a folder, or by date."""
+    """The rows of `spec` that `which` picks: all, one file of a folder, the corpus's own
+    split, or by date."""
     path = root / spec.path
     if "file" in which:
         path = path / which["file"]
     rows = _READERS[spec.format](path)
+    if "split" in which:
+        return (r for r in rows if r.split == which["split"])
     if "before" in which:
         return (r for r in rows if r.date < which["before"])
     if "from" in which:
@@ -213,6 +220,49 @@ def _ag(path: Path) -> Iterator[Row]:
         yield Row(" ".join(title.replace("\\", " ").split()), item[0], "")
 
 
+def _uci(path: Path) -> Iterator[Row]:
+    """UCI News Aggregator rows (ID, TITLE, URL, PUBLISHER, CATEGORY, STORY, HOSTNAME,
+    TIMESTAMP in ms), tab-separated, no header; a cut title's trailing "..." is dropped."""
+    for number, item in enumerate(csv.reader(_lines(path, keep_newlines=True),
+                                             delimiter="\t"), 1):
+        if len(item) != 8 or not item[7].isdigit():
+            raise DataError(f"{path}:{number}: not a News Aggregator row (8 tab-separated "
+                            f"fields ending in a timestamp)")
+        title = " ".join(item[1].split()).removesuffix("...").strip()
+        day = time.strftime("%Y-%m-%d", time.gmtime(int(item[7]) / 1000))
+        yield Row(title, item[4], day, item[2])
+
+
+def _reuters(path: Path) -> Iterator[Row]:
+    """Reuters-21578 (reut2-*.sgm in a folder): documents with at least one TOPICS category,
+    the first as the row's category, their LEWISSPLIT as the split; the body's first sentence
+    (after the dateline) is the lede."""
+    if not path.is_dir():
+        raise DataError(f"{path}: missing (the Reuters-21578 folder of reut2-*.sgm files)")
+    for sgm in sorted(path.glob("reut2-*.sgm")):
+        for number, doc in enumerate(_REUTERS_DOC.findall(sgm.read_bytes().decode("latin-1")), 1):
+            split = _REUTERS_SPLIT.search(doc)
+            topics = _REUTERS_TOPIC.findall(doc.partition("</TOPICS>")[0])
+            title = _REUTERS_TITLE.search(doc)
+            if split is None:
+                raise DataError(f"{sgm}: document #{number} has no LEWISSPLIT")
+            if not topics or title is None:
+                continue
+            body = _REUTERS_BODY.search(doc)
+            lede = html.unescape(body.group(1)) if body else ""
+            title_text = _REUTERS_TICKER.sub("", html.unescape(title.group(1)))
+            yield Row(" ".join(title_text.split()), topics[0], "", "",
+                      _first_sentence(" ".join(lede.split())), split.group(1))
+
+
+_REUTERS_DOC = re.compile(r"<REUTERS (.*?)</REUTERS>", re.S)
+_REUTERS_SPLIT = re.compile(r'LEWISSPLIT="([A-Z-]+)"')
+_REUTERS_TOPIC = re.compile(r"<D>([^<]+)</D>")
+_REUTERS_TITLE = re.compile(r"<TITLE>(.*?)</TITLE>", re.S)
+_REUTERS_TICKER = re.compile(r"\s*<[^>]*>")  # "CHAMPION PRODUCTS <CH> APPROVES ..."
+_REUTERS_BODY = re.compile(r"<BODY>(.*?)(?:</BODY>|$)", re.S)
+
+
 def _first_sentence(text: str) -> str:
     return _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip() if text.strip() else ""
 
@@ -226,4 +276,5 @@ def _lines(path: Path, keep_newlines: bool = False) -> list[str]:
 
 
 _READERS = {"huffpost_json": _huffpost, "bbc_dirs": _bbc, "masakhane_tsv": _masakhane,
-            "ag_csv": _ag}
+            "ag_csv": _ag, "uci_tsv": _uci,
+            "reuters_sgm": _reuters}

@@ -232,5 +232,6 @@ def test_plural_of_a_lexicon_phrase(phrase, expected):
 
 def test_phrases_also_match_their_plural(clf):
     result = clf.classify("Rival factions sign two peace deals")
-    assert result.topics[0].label == "conflict/war/peace"
-    assert "peace deals" in result.topics[0].evidence
+    conflict = [t for t in result.topics if t.label == "conflict/war/peace"]
+    assert conflict and "peace deals" in conflict[0].evidence  # (the model may rank politics
+    # first: "factions" is a politics word in the real corpora)

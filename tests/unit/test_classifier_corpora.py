@@ -1,6 +1,6 @@
 """Real-corpus training rows and evaluation sets (agents/classify/corpora.py), and training the
 topic model from a corpora directory (agents/classify/train.py), on tiny corpora in each of the
-four formats that data/corpora.yaml uses."""
+five formats that data/corpora.yaml uses."""
 
 import json
 import shutil
@@ -58,6 +58,22 @@ def write_corpora(root: Path) -> None:
         'label,title,description\n'
         '2,"Sox win, Ortiz says it#39;s \\\\easy","AP - Boston"\n'
         '3,"Oil tops $50 (Reuters)","Reuters - Oil"\n')
+    (root / "reuters21578").mkdir()
+    doc = ('<REUTERS TOPICS="YES" LEWISSPLIT="{split}" NEWID="{n}">\n<TOPICS>{topics}</TOPICS>\n'
+           "<TEXT>&#2;\n<TITLE>{title}</TITLE>\n<DATELINE>    NEW YORK, March 9 - </DATELINE>"
+           "<BODY>{body}\n&#3;</BODY></TEXT>\n</REUTERS>\n")
+    (root / "reuters21578" / "reut2-000.sgm").write_bytes(("<!DOCTYPE lewis>\n" + "".join((
+        doc.format(split="TRAIN", n=1, topics="<D>acq</D><D>earn</D>",
+                   title="CHAMPION PRODUCTS &lt;CH> APPROVES SALE",
+                   body="Champion Products Inc said its board approved\nthe sale. More."),
+        doc.format(split="TEST", n=2, topics="<D>grain</D>", title="WHEAT CROP FORECAST RAISED",
+                   body="The crop is bigger."),
+        doc.format(split="TRAIN", n=3, topics="", title="NO TOPIC HERE", body="None."),
+    ))).encode("latin-1"))
+    (root / "uci-news").mkdir()
+    (root / "uci-news" / "train.txt").write_text(
+        "7\tMeasles  cases rise in Ohio ...\thttp://x/1\tReuters\tm\tdA\tx\t1401413672242\n"
+        "8\tNew malaria vaccine approved\thttp://x/2\tReuters\tm\tdB\tx\t1401413672242\n")
 
 
 @pytest.fixture
@@ -105,7 +121,15 @@ def test_training_rows_never_hold_an_evaluated_title(corpora, specs):
     assert ("The minister quit on Monday.", [POLITICS]) in rows
     assert ("The sport story begins.", [SPORT]) in rows
     assert "The business story begins." not in titles  # "Shares slide ..." is evaluated
-    assert counts == {"huffpost": 3, "bbc2005": 1, "masakhanews": 2}
+    # UCI News Aggregator: a cut title loses its "..."; an evaluated title never trains
+    assert ("Measles cases rise in Ohio", ["medtop:07000000"]) in rows
+    assert "New malaria vaccine approved" not in titles
+    # Reuters-21578: only the Lewis TRAIN split, only documents with a topic, no ticker
+    assert ("CHAMPION PRODUCTS APPROVES SALE", [ECONOMY]) in rows
+    assert ("Champion Products Inc said its board approved the sale.", [ECONOMY]) in rows
+    assert "WHEAT CROP FORECAST RAISED" not in titles and "NO TOPIC HERE" not in titles
+    assert counts == {"huffpost": 3, "bbc2005": 1, "masakhanews": 2, "uci_news": 1,
+                      "reuters21578": 2}
     held_out = {title_key(t) for rows in evaluation_sets(corpora, specs).values() for t, _ in rows}
     assert not held_out & {title_key(t) for t in titles}
 
@@ -113,6 +137,13 @@ def test_training_rows_never_hold_an_evaluated_title(corpora, specs):
 def test_a_missing_corpus_names_the_path(corpora, specs):
     shutil.rmtree(corpora / "bbc")
     with pytest.raises(DataError, match=r"bbc: missing"):
+        training_rows(corpora, specs)
+
+
+def test_a_bad_news_aggregator_row_names_file_and_line(corpora, specs):
+    with (corpora / "uci-news" / "train.txt").open("a") as out:
+        out.write("9\tNo timestamp here\n")
+    with pytest.raises(DataError, match=r"train\.txt:3: not a News Aggregator row"):
         training_rows(corpora, specs)
 
 

@@ -1,18 +1,20 @@
 """The classify stage's batch: a batch the classifier fails on is classified headline by
 headline, a headline that still fails goes on unclassified with its error logged, and one
-whose classified record cannot be encoded is dead-lettered; the others go on."""
+whose classified record cannot be encoded is dead-lettered; the others go on. The shared
+classifier is loaded once per process and frozen out of the garbage collector's way."""
 
 from __future__ import annotations
 
 import base64
 import functools
+import gc
 import logging
 
 from aiokafka import TopicPartition
 
 from agents.classify import agent
-from agents.classify.agent import classify_headlines_batch
-from agents.classify.classifier import Classification, CountryMatch
+from agents.classify.agent import classify_headlines_batch, shared_classifier
+from agents.classify.classifier import Classification, Classifier, CountryMatch
 from streams.batch_stage import StageRecord
 from streams.records import ClassifiedHeadline, DeadLetter, Headline
 from streams.topics import CLASSIFIED, DEAD_LETTERS, HEADLINES
@@ -85,3 +87,19 @@ async def test_the_stage_forwards_every_headline_and_dead_letters_an_unencodable
     assert Headline.model_validate_json(base64.b64decode(letter.value_base64)).title == "odd"
     assert "classify_failed id=h-1" in caplog.text
     assert f"dead_letter topic={HEADLINES} partition=3 offset=102" in caplog.text
+
+
+def test_the_shared_classifier_is_loaded_once_and_kept_out_of_the_collector(monkeypatch):
+    """Its objects leave the collector's generations (gc.freeze): full collections would
+    otherwise walk the half a million gazetteer objects again and again."""
+    loaded = [{"gazetteer": ["names"]}]  # stands for the classifier: tracked by the collector
+    monkeypatch.setattr(Classifier, "load", classmethod(lambda cls: loaded[0]))
+    shared_classifier.cache_clear()
+    try:
+        assert gc.is_tracked(loaded[0])
+        assert shared_classifier() is loaded[0] and shared_classifier() is loaded[0]
+        assert not any(o is loaded[0] for o in gc.get_objects())  # in no generation: frozen
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        shared_classifier.cache_clear()
