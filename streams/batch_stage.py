@@ -102,7 +102,7 @@ class BatchStage:
                  transactional: bool = False, on_assign: PartitionHook = _nothing,
                  on_revoke: PartitionHook = _nothing, idle: bool = False,
                  max_records: int = 1000, wait_ms: int = 100, linger_ms: int = 5,
-                 start_from_group: str | None = None) -> None:
+                 start_from_group: str | None = None, idempotent: bool = True) -> None:
         self.name, self.topic, self.value_type, self.handler = name, topic, value_type, handler
         self.group_id = f"{app_id}.{name}"
         self.client_options = client_options
@@ -111,6 +111,7 @@ class BatchStage:
         self.on_assign, self.on_revoke, self.idle = on_assign, on_revoke, idle
         self.max_records, self.wait_ms, self.linger_ms = max_records, wait_ms, linger_ms
         self.start_from_group = start_from_group
+        self.idempotent = idempotent or transactional  # off: brokers without InitProducerId
         self.consumer: AIOKafkaConsumer | None = None
         self._shared: AIOKafkaProducer | None = None  # at-least-once: one producer
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}  # transactional
@@ -121,17 +122,33 @@ class BatchStage:
         self._stopping = False
 
     def _producer(self, **options: Any) -> AIOKafkaProducer:
-        return AIOKafkaProducer(**self.client_options, acks="all", enable_idempotence=True,
+        return AIOKafkaProducer(**self.client_options, acks="all",
+                                enable_idempotence=self.idempotent,
                                 linger_ms=self.linger_ms, max_batch_size=512 * 1024,
                                 **options)
 
     async def run(self) -> None:
-        """Consume until ``stop()`` or cancellation; the clients are closed on the way out."""
+        """Consume until ``stop()`` or cancellation. A failure (a broker that cannot be
+        reached at start, say) is logged and the stage starts again after a pause: it
+        never takes the worker down."""
+        tries = 0
+        while not self._stopping:
+            try:
+                await self._serve()
+            except Exception as exc:
+                tries += 1
+                pause = RETRY_PAUSES[min(tries, len(RETRY_PAUSES)) - 1]
+                log_event(log, logging.ERROR, "stage_failed", exc_info=True, stage=self.name,
+                          topic=self.topic, retry_in=pause, error=repr(exc))
+                await asyncio.sleep(pause)
+
+    async def _serve(self) -> None:
         self.consumer = AIOKafkaConsumer(
             **self.client_options, group_id=self.group_id, enable_auto_commit=False,
             isolation_level="read_committed", auto_offset_reset="earliest",
             max_poll_records=self.max_records, metadata_max_age_ms=5_000,
         )
+        self._shared = None
         try:
             if not self.transactional:
                 self._shared = self._producer()
