@@ -34,10 +34,8 @@ from typing import Any, NamedTuple
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from streams import metrics
 from streams.contract_topic import (
     ContractViolation,
     KeyViolation,
@@ -49,6 +47,7 @@ from streams.contract_topic import (
 )
 from streams.logs import log_event
 from streams.records import Contract, DeadLetter
+from streams.stage_offsets import export_lag, first_offset, forget_lag
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +218,7 @@ class BatchStage:
             return
         if records:
             self._next[tp] = records[-1].offset + 1
-            self._export_lag(tp, records[-1].offset + 1)
+            export_lag(self.consumer, tp, records[-1].offset + 1)
 
     def _decode(self, records: list[ConsumerRecord]) -> tuple[list[StageRecord], list[Output]]:
         """The records that keep the contract, and the dead letters of those that do not."""
@@ -277,7 +276,8 @@ class BatchStage:
                 await producer.start()  # InitProducerId: the previous owner is fenced here
             committed = await self.consumer.committed(tp)
             if committed is None:
-                committed = await self._first_offset(tp)
+                committed = await first_offset(self.consumer, tp, self.client_options,
+                                               self.start_from_group)
             self.consumer.seek(tp, committed)  # set here, whatever aiokafka fetched before
             await self.on_assign(tp)
         except Exception as exc:
@@ -296,23 +296,6 @@ class BatchStage:
         log_event(log, logging.INFO, "stage_partition_assigned", stage=self.name,
                   topic=tp.topic, partition=tp.partition, offset=committed,
                   seconds=round(time.monotonic() - started, 3))
-
-    async def _first_offset(self, tp: TopicPartition) -> int:
-        """Where a partition the group never committed starts: ``start_from_group``'s
-        committed offset (the Faust agent this stage replaced, so an upgrade neither skips
-        nor repeats records), else the beginning."""
-        assert self.consumer is not None
-        if self.start_from_group is not None:
-            admin = AIOKafkaAdminClient(**self.client_options)
-            await admin.start()
-            try:
-                offsets = await admin.list_consumer_group_offsets(self.start_from_group,
-                                                                  partitions=[tp])
-            finally:
-                await admin.close()
-            if tp in offsets and offsets[tp].offset >= 0:
-                return offsets[tp].offset
-        return (await self.consumer.beginning_offsets([tp]))[tp]
 
     async def _retry_failed(self) -> None:
         assert self.consumer is not None
@@ -344,7 +327,7 @@ class BatchStage:
                 await self.on_revoke(tp)
             finally:
                 await self._stop_producer(tp)
-                _forget_lag(tp)
+                forget_lag(tp)
             log_event(log, logging.INFO, "stage_partition_revoked", stage=self.name,
                       topic=tp.topic, partition=tp.partition)
 
@@ -356,14 +339,6 @@ class BatchStage:
             except Exception as exc:  # a fenced or disconnected producer: it is gone anyway
                 log_event(log, logging.WARNING, "stage_producer_stop_failed", stage=self.name,
                           topic=tp.topic, partition=tp.partition, error=repr(exc))
-
-    def _export_lag(self, tp: TopicPartition, committed: int) -> None:
-        assert self.consumer is not None
-        highwater = self.consumer.highwater(tp)
-        if highwater is not None:
-            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
-                max(0, highwater - committed))
-            _exported.add((tp.topic, str(tp.partition)))
 
 
 def run_in(app: faust.App, stage: BatchStage, *, ready: asyncio.Event | None = None) -> None:
@@ -378,16 +353,6 @@ def run_in(app: faust.App, stage: BatchStage, *, ready: asyncio.Event | None = N
 
     run_stage.__qualname__ = f"stage.{stage.name}"  # Faust names the task after it
     app.task(run_stage)
-
-
-_exported: set[tuple[str, str]] = set()  # lag series the stages of this process set
-
-
-def _forget_lag(tp: TopicPartition) -> None:
-    labels = (tp.topic, str(tp.partition))
-    if labels in _exported:
-        _exported.discard(labels)
-        metrics.CONSUMER_LAG.remove(*labels)
 
 
 def _key(key: str | None) -> bytes | None:
