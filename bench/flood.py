@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -58,6 +59,7 @@ from agents.alerts.rules import load_rules
 from agents.alerts.stories import StoryIndex
 from agents.alerts.surge import SurgeDetector
 from agents.classify.classifier import Classifier
+from streams.app import GC_YOUNG_THRESHOLD
 from streams.contract_topic import decode_value
 from streams.embedded_broker import free_port
 from streams.records import AlertCandidate
@@ -308,6 +310,7 @@ def report(result: dict) -> None:
 def in_process(kind: str, cands: list[dict], rules: list[dict]) -> None:
     """The desk's own logic over its in-memory state, each candidate decoded once from its
     bytes and the changed keys encoded every 1,000, as the desk stage does (no Kafka)."""
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)  # as in the worker (streams/app.py)
     state = DeskState()
     stores = state.stores
     desk = AlertDesk(StoryIndex(stores["stories"], STORY_WINDOW), stores["alerted"],

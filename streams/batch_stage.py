@@ -34,10 +34,8 @@ from typing import Any, NamedTuple
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from streams import metrics
 from streams.contract_topic import (
     ContractViolation,
     KeyViolation,
@@ -49,6 +47,7 @@ from streams.contract_topic import (
 )
 from streams.logs import log_event
 from streams.records import Contract, DeadLetter
+from streams.stage_offsets import export_lag, first_offset, forget_lag
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ class BatchStage:
                  transactional: bool = False, on_assign: PartitionHook = _nothing,
                  on_revoke: PartitionHook = _nothing, idle: bool = False,
                  max_records: int = 1000, wait_ms: int = 100, linger_ms: int = 5,
-                 start_from_group: str | None = None) -> None:
+                 start_from_group: str | None = None, idempotent: bool = True) -> None:
         self.name, self.topic, self.value_type, self.handler = name, topic, value_type, handler
         self.group_id = f"{app_id}.{name}"
         self.client_options = client_options
@@ -111,6 +110,7 @@ class BatchStage:
         self.on_assign, self.on_revoke, self.idle = on_assign, on_revoke, idle
         self.max_records, self.wait_ms, self.linger_ms = max_records, wait_ms, linger_ms
         self.start_from_group = start_from_group
+        self.idempotent = idempotent or transactional  # off: brokers without InitProducerId
         self.consumer: AIOKafkaConsumer | None = None
         self._shared: AIOKafkaProducer | None = None  # at-least-once: one producer
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}  # transactional
@@ -121,17 +121,33 @@ class BatchStage:
         self._stopping = False
 
     def _producer(self, **options: Any) -> AIOKafkaProducer:
-        return AIOKafkaProducer(**self.client_options, acks="all", enable_idempotence=True,
+        return AIOKafkaProducer(**self.client_options, acks="all",
+                                enable_idempotence=self.idempotent,
                                 linger_ms=self.linger_ms, max_batch_size=512 * 1024,
                                 **options)
 
     async def run(self) -> None:
-        """Consume until ``stop()`` or cancellation; the clients are closed on the way out."""
+        """Consume until ``stop()`` or cancellation. A failure (a broker that cannot be
+        reached at start, say) is logged and the stage starts again after a pause: it
+        never takes the worker down."""
+        tries = 0
+        while not self._stopping:
+            try:
+                await self._serve()
+            except Exception as exc:
+                tries += 1
+                pause = RETRY_PAUSES[min(tries, len(RETRY_PAUSES)) - 1]
+                log_event(log, logging.ERROR, "stage_failed", exc_info=True, stage=self.name,
+                          topic=self.topic, retry_in=pause, error=repr(exc))
+                await asyncio.sleep(pause)
+
+    async def _serve(self) -> None:
         self.consumer = AIOKafkaConsumer(
             **self.client_options, group_id=self.group_id, enable_auto_commit=False,
             isolation_level="read_committed", auto_offset_reset="earliest",
             max_poll_records=self.max_records, metadata_max_age_ms=5_000,
         )
+        self._shared = None
         try:
             if not self.transactional:
                 self._shared = self._producer()
@@ -202,7 +218,7 @@ class BatchStage:
             return
         if records:
             self._next[tp] = records[-1].offset + 1
-            self._export_lag(tp, records[-1].offset + 1)
+            export_lag(self.consumer, tp, records[-1].offset + 1)
 
     def _decode(self, records: list[ConsumerRecord]) -> tuple[list[StageRecord], list[Output]]:
         """The records that keep the contract, and the dead letters of those that do not."""
@@ -260,7 +276,8 @@ class BatchStage:
                 await producer.start()  # InitProducerId: the previous owner is fenced here
             committed = await self.consumer.committed(tp)
             if committed is None:
-                committed = await self._first_offset(tp)
+                committed = await first_offset(self.consumer, tp, self.client_options,
+                                               self.start_from_group)
             self.consumer.seek(tp, committed)  # set here, whatever aiokafka fetched before
             await self.on_assign(tp)
         except Exception as exc:
@@ -279,23 +296,6 @@ class BatchStage:
         log_event(log, logging.INFO, "stage_partition_assigned", stage=self.name,
                   topic=tp.topic, partition=tp.partition, offset=committed,
                   seconds=round(time.monotonic() - started, 3))
-
-    async def _first_offset(self, tp: TopicPartition) -> int:
-        """Where a partition the group never committed starts: ``start_from_group``'s
-        committed offset (the Faust agent this stage replaced, so an upgrade neither skips
-        nor repeats records), else the beginning."""
-        assert self.consumer is not None
-        if self.start_from_group is not None:
-            admin = AIOKafkaAdminClient(**self.client_options)
-            await admin.start()
-            try:
-                offsets = await admin.list_consumer_group_offsets(self.start_from_group,
-                                                                  partitions=[tp])
-            finally:
-                await admin.close()
-            if tp in offsets and offsets[tp].offset >= 0:
-                return offsets[tp].offset
-        return (await self.consumer.beginning_offsets([tp]))[tp]
 
     async def _retry_failed(self) -> None:
         assert self.consumer is not None
@@ -327,7 +327,7 @@ class BatchStage:
                 await self.on_revoke(tp)
             finally:
                 await self._stop_producer(tp)
-                _forget_lag(tp)
+                forget_lag(tp)
             log_event(log, logging.INFO, "stage_partition_revoked", stage=self.name,
                       topic=tp.topic, partition=tp.partition)
 
@@ -339,14 +339,6 @@ class BatchStage:
             except Exception as exc:  # a fenced or disconnected producer: it is gone anyway
                 log_event(log, logging.WARNING, "stage_producer_stop_failed", stage=self.name,
                           topic=tp.topic, partition=tp.partition, error=repr(exc))
-
-    def _export_lag(self, tp: TopicPartition, committed: int) -> None:
-        assert self.consumer is not None
-        highwater = self.consumer.highwater(tp)
-        if highwater is not None:
-            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
-                max(0, highwater - committed))
-            _exported.add((tp.topic, str(tp.partition)))
 
 
 def run_in(app: faust.App, stage: BatchStage, *, ready: asyncio.Event | None = None) -> None:
@@ -361,16 +353,6 @@ def run_in(app: faust.App, stage: BatchStage, *, ready: asyncio.Event | None = N
 
     run_stage.__qualname__ = f"stage.{stage.name}"  # Faust names the task after it
     app.task(run_stage)
-
-
-_exported: set[tuple[str, str]] = set()  # lag series the stages of this process set
-
-
-def _forget_lag(tp: TopicPartition) -> None:
-    labels = (tp.topic, str(tp.partition))
-    if labels in _exported:
-        _exported.discard(labels)
-        metrics.CONSUMER_LAG.remove(*labels)
 
 
 def _key(key: str | None) -> bytes | None:

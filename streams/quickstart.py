@@ -106,6 +106,9 @@ async def quickstart(demo: bool, step: float) -> int:
                 return 1
             broker = stack.enter_context(EmbeddedBroker(workdir / "broker.log"))
             env["WIREWATCH_BROKER"] = broker.url
+            # Tansu answers InitProducerId with an error: no idempotent or transactional
+            # producers, so the desk runs at-least-once on the embedded broker.
+            env["WIREWATCH_KAFKA_TRANSACTIONS"] = "off"
             client_options = {"bootstrap_servers": bootstrap_servers(broker.url)}
             # Tansu holds a group join for half the session timeout; Faust's 60 s default
             # would keep a newcomer waiting 30 s for the first headline.

@@ -43,6 +43,17 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"environment variable {name}={raw!r}: not an integer") from exc
 
 
+def _switch_env(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("on", "true", "1", "yes"):
+        return True
+    if raw in ("off", "false", "0", "no"):
+        return False
+    raise SystemExit(f"environment variable {name}={raw!r}: not on or off")
+
+
 def _broker_env() -> str:
     broker = os.environ.get("WIREWATCH_BROKER") or DEFAULT_BROKER
     if "@" in broker:  # kafka://user:secret@host: the value is not echoed, it holds a secret
@@ -76,6 +87,9 @@ class Settings:
     prefix of every topic (default ``wirewatch``: ``wirewatch.headlines``, ...), so
     several independent deployments can share one Kafka cluster.
     ``kafka_security``: the ``WIREWATCH_KAFKA_*`` TLS and SASL settings.
+    ``kafka_transactions``: ``WIREWATCH_KAFKA_TRANSACTIONS`` (default ``on``): the story desk
+    writes each batch in a Kafka transaction (exactly once) with an idempotent producer;
+    ``off`` for brokers without them (``run --demo``'s embedded broker): at-least-once.
     """
 
     broker: str
@@ -86,6 +100,7 @@ class Settings:
     namespace: str
     web_bind: str = DEFAULT_WEB_BIND
     kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
+    kafka_transactions: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -98,6 +113,7 @@ class Settings:
             namespace=os.environ.get("WIREWATCH_NAMESPACE") or "wirewatch",
             web_bind=_web_bind_env(),
             kafka_security=KafkaSecurity.from_env(os.environ),
+            kafka_transactions=_switch_env("WIREWATCH_KAFKA_TRANSACTIONS", True),
         )
 
     def topic(self, name: str) -> str:

@@ -79,5 +79,6 @@ delivery_stage = BatchStage(
     "delivery", ALERTS, Alert, deliver_batch, app_id=settings.namespace,
     client_options=settings.kafka_client_options, dead_letters=DEAD_LETTERS, max_records=500,
     start_from_group=settings.namespace,  # where the Faust agent before it had got to
+    idempotent=settings.kafka_transactions,
 )
 run_in(app, delivery_stage)

@@ -194,3 +194,26 @@ async def test_a_second_member_takes_partitions_over_without_doubling_outputs(
     outputs = await read_all(out, "read_committed")
     assert Counter(r.key for r in outputs) == {key: 1 for _, key, _ in inputs}
     assert await committed(f"{namespace}.pair", source, 4) == {p: 500 for p in range(4)}
+
+
+async def test_a_new_stage_starts_where_the_group_it_replaces_had_got_to(
+        namespace: str) -> None:
+    source, *_ = await make_topics(namespace, 1)
+    await produce(source, [(0, f"k{n}".encode(), tick(n)) for n in range(20)])
+    old = AIOKafkaConsumer(**KAFKA_OPTIONS, group_id=f"{namespace}-faust",
+                           enable_auto_commit=False)
+    await old.start()
+    old.assign([TopicPartition(source, 0)])
+    await old.commit({TopicPartition(source, 0): 15})  # the Faust agent had handled 0-14
+    await old.stop()
+    seen: list[int] = []
+
+    async def handler(tp: TopicPartition, records: list[StageRecord]) -> list[Output]:
+        seen.extend(r.offset for r in records)
+        return []
+
+    stage = BatchStage("upgraded", source, PollTick, handler, app_id=namespace,
+                       client_options=KAFKA_OPTIONS, start_from_group=f"{namespace}-faust")
+    async with running(stage):
+        await until(lambda: 19 in seen, 60, "the last record")
+    assert seen == [15, 16, 17, 18, 19]

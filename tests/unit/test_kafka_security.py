@@ -133,6 +133,16 @@ def test_web_bind_defaults_to_loopback(monkeypatch):
         Settings.from_env()
 
 
+def test_kafka_transactions_are_on_unless_switched_off(monkeypatch):
+    monkeypatch.delenv("WIREWATCH_KAFKA_TRANSACTIONS", raising=False)
+    assert Settings.from_env().kafka_transactions is True
+    monkeypatch.setenv("WIREWATCH_KAFKA_TRANSACTIONS", "off")
+    assert Settings.from_env().kafka_transactions is False
+    monkeypatch.setenv("WIREWATCH_KAFKA_TRANSACTIONS", "maybe")
+    with pytest.raises(SystemExit, match="WIREWATCH_KAFKA_TRANSACTIONS='maybe': not on or off"):
+        Settings.from_env()
+
+
 def test_credentials_in_the_broker_url_are_refused_without_echo(monkeypatch):
     monkeypatch.setenv("WIREWATCH_BROKER", f"kafka://wirewatch:{SECRET}@k1:9093")
     with pytest.raises(SystemExit) as info:
