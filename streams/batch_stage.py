@@ -32,7 +32,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
@@ -339,20 +338,6 @@ class BatchStage:
             except Exception as exc:  # a fenced or disconnected producer: it is gone anyway
                 log_event(log, logging.WARNING, "stage_producer_stop_failed", stage=self.name,
                           topic=tp.topic, partition=tp.partition, error=repr(exc))
-
-
-def run_in(app: faust.App, stage: BatchStage, *, ready: asyncio.Event | None = None) -> None:
-    """Run ``stage`` as a task of ``app``'s worker, once ``ready`` is set: on shutdown
-    (SIGTERM) the task is cancelled, which aborts an open transaction and closes the
-    clients (bounded by ``CLOSE_TIMEOUT``)."""
-
-    async def run_stage() -> None:
-        if ready is not None:
-            await ready.wait()
-        await stage.run()
-
-    run_stage.__qualname__ = f"stage.{stage.name}"  # Faust names the task after it
-    app.task(run_stage)
 
 
 def _key(key: str | None) -> bytes | None:

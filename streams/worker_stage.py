@@ -3,12 +3,16 @@
 topics exist (a consumer subscribed earlier would have the broker auto-create them with one
 partition) and once whatever else it needs is ready. A partition the stage's group never
 committed starts where the worker's Faust group (``<namespace>``, whose agent did this work
-before) committed, else at the beginning."""
+before) committed, else at the beginning. Producers are idempotent unless
+``WIREWATCH_KAFKA_TRANSACTIONS=off`` (a broker without them, as ``run --demo``'s). On
+shutdown (SIGTERM) the task is cancelled, which aborts an open transaction and closes the
+clients (bounded by ``batch_stage.CLOSE_TIMEOUT``)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from streams.app import app, settings
 from streams.batch_stage import BatchStage, Handler
@@ -17,14 +21,13 @@ from streams.topics import DEAD_LETTERS, topics_declared
 
 
 def worker_stage(name: str, topic: str, value_type: type[Contract], handler: Handler, *,
-                 max_records: int, wait_ms: int,
-                 ready: Sequence[asyncio.Event] = ()) -> BatchStage:
-    """The stage, registered as a task of the worker (cancelled on shutdown)."""
+                 ready: Sequence[asyncio.Event] = (), **options: Any) -> BatchStage:
+    """The stage, registered as a task of the worker; ``options`` go to ``BatchStage``."""
+    options.setdefault("idempotent", settings.kafka_transactions)
     stage = BatchStage(name, topic, value_type, handler, app_id=settings.namespace,
                        client_options=settings.kafka_client_options, dead_letters=DEAD_LETTERS,
-                       max_records=max_records, wait_ms=wait_ms,
                        # an upgrade goes on where the Faust agent it replaces stopped
-                       start_from_group=settings.namespace)
+                       start_from_group=settings.namespace, **options)
 
     async def run_stage() -> None:
         await topics_declared.wait()

@@ -25,12 +25,13 @@ from agents.alerts.rulebook import rulebook
 from agents.alerts.sink_kinds import Sink, load_sinks
 from agents.alerts.sinks import accepts, deliver
 from streams import metrics
-from streams.app import app, settings
-from streams.batch_stage import BatchStage, Output, StageRecord, run_in
+from streams.app import settings
+from streams.batch_stage import Output, StageRecord
 from streams.logs import log_event
 from streams.records import Alert
 from streams.runtime import current_config
-from streams.topics import ALERTS, DEAD_LETTERS, alerts_dead_topic
+from streams.topics import ALERTS, alerts_dead_topic
+from streams.worker_stage import worker_stage
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +76,4 @@ async def deliver_batch(tp: TopicPartition, records: list[StageRecord]) -> list[
     return []
 
 
-delivery_stage = BatchStage(
-    "delivery", ALERTS, Alert, deliver_batch, app_id=settings.namespace,
-    client_options=settings.kafka_client_options, dead_letters=DEAD_LETTERS, max_records=500,
-    start_from_group=settings.namespace,  # where the Faust agent before it had got to
-    idempotent=settings.kafka_transactions,
-)
-run_in(app, delivery_stage)
+delivery_stage = worker_stage("delivery", ALERTS, Alert, deliver_batch, max_records=500)

@@ -32,8 +32,8 @@ from agents.alerts.rulebook import rulebook
 from agents.alerts.stories import StoryIndex
 from agents.alerts.surge import SurgeDetector
 from streams import metrics
-from streams.app import app, settings
-from streams.batch_stage import BatchStage, Output, StageRecord, run_in
+from streams.app import settings
+from streams.batch_stage import Output, StageRecord
 from streams.contract_topic import encode_value
 from streams.logs import log_event
 from streams.records import Alert, AlertCandidate
@@ -41,11 +41,11 @@ from streams.runtime import current_config
 from streams.topics import (
     ALERT_CANDIDATES,
     ALERTS,
-    DEAD_LETTERS,
     DESK_STATE,
     alerts_topic,
     desk_state_topic,
 )
+from streams.worker_stage import worker_stage
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +128,10 @@ class StoryDesk:
 
 
 story_desk = StoryDesk()
-desk_stage = BatchStage(
-    "desk", ALERT_CANDIDATES, AlertCandidate, story_desk.handle, app_id=settings.namespace,
-    client_options=settings.kafka_client_options, dead_letters=DEAD_LETTERS,
+desk_stage = worker_stage(
+    "desk", ALERT_CANDIDATES, AlertCandidate, story_desk.handle,
     transactional=settings.kafka_transactions,  # off: at-least-once (run --demo's broker)
     on_assign=story_desk.load, on_revoke=story_desk.drop, idle=True,
     max_records=DESK_BATCH, wait_ms=DESK_WAIT_MS,
+    ready=(rulebook.ready,),  # cooldowns come from the rules: nothing decided before them
 )
-# Cooldowns come from the rules: the desk decides nothing before they are read.
-run_in(app, desk_stage, ready=rulebook.ready)
