@@ -31,7 +31,7 @@ pytestmark = pytest.mark.kafka
 __all__ = ["own_broker"]  # the fixture, imported so that pytest finds it here
 
 ROUND = 40  # stories per round
-SOAK_SECONDS = float(os.environ.get("WIREWATCH_SOAK_SECONDS", "60"))
+SOAK_SECONDS = float(os.environ.get("WIREWATCH_SOAK_SECONDS", "180"))  # "a few minutes"
 BROKER_OUTAGE = 30.0  # seconds
 #: Seen once in 3 runs (docs/RELIABILITY.md): with two workers starting together, one
 #: headline at offset 0 of a headlines partition was committed but never classified.
