@@ -7,6 +7,7 @@ a worker starts, so this package never imports them.
 from __future__ import annotations
 
 import gc
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,21 @@ class Worker(faust.Worker):
         self.spinner = None
 
 
-app = faust.App(
+class ModuleLoadError(RuntimeError):
+    """A module of the worker (an agent or a stage) could not be imported."""
+
+
+class App(faust.App):
+    """Faust's app, except that a module autodiscovery cannot import stops the process.
+    Faust only logs a warning and runs on without that module's agents and stages: a
+    worker that never classifies or alerts, and says so only once, at start."""
+
+    def _on_autodiscovery_error(self, name: str) -> None:
+        error = sys.exc_info()[1]
+        raise ModuleLoadError(f"cannot import {name}: {error!r}") from error
+
+
+app = App(
     settings.namespace,
     broker=settings.broker,
     broker_credentials=settings.kafka_security.faust_credentials(),

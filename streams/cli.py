@@ -13,7 +13,7 @@ from typing import NoReturn
 import click
 from faust.cli import argument, option
 
-from streams.app import app, settings
+from streams.app import ModuleLoadError, app, settings
 from streams.commands import PlainCommand
 from streams.config import config_problems, live_status, load_config
 from streams.display import dumps, format_headline
@@ -87,7 +87,11 @@ def _with_default_loglevel(argv: list[str]) -> list[str]:
 def main() -> NoReturn:
     argv = sys.argv[1:]
     if argv[:1] == ["worker"]:
-        app.discover()  # the agents register the checks of their config sections
+        try:
+            app.discover()  # the agents register the checks of their config sections
+        except ModuleLoadError as exc:
+            print(f"wirewatch worker: {exc}", file=sys.stderr)
+            raise SystemExit(1) from exc
         problems = config_problems(str(settings.config_path))
         if problems:
             print("\n".join(problems), file=sys.stderr)
