@@ -321,8 +321,8 @@ def in_process(kind: str, cands: list[dict], rules: list[dict]) -> None:
     alerts = writes = 0
     cpu, wall = time.process_time(), time.perf_counter()
     for i, value in enumerate(raw):
-        candidate = decode_value(AlertCandidate, value)
-        alerts += len(desk.decide(candidate.headline.model_dump(), candidate.matches, now))
+        candidate = decode_value(AlertCandidate, value, as_dicts=True)  # as the stage does
+        alerts += len(desk.decide(candidate["headline"], candidate["matches"], now))
         if i % 1000 == 999:
             writes += len(state.changes())
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

@@ -3,7 +3,8 @@ per-record path (one event at a time, one changelog record at a time: issue 11's
 
 ``BatchStage`` consumes its topic in a group of its own (``<app id>.<name>``),
 ``read_committed``, without auto-commit, up to ``max_records`` per poll. Each record is
-decoded once (UTF-8 key, the topic's contract type); one that breaks the contract becomes
+decoded once (UTF-8 key, the topic's contract type, or with ``as_dicts`` the same check
+into plain dicts); one that breaks the contract becomes
 a dead letter naming topic, partition and offset (``streams.contract_topic``). The handler
 gets one partition's decoded records in offset order and returns the ``Output``s to produce:
 
@@ -58,7 +59,7 @@ class StageRecord(NamedTuple):
     """One decoded input record."""
 
     key: str | None
-    value: Any  # the topic's contract type
+    value: Any  # the topic's contract type (``as_dicts``: its fields as plain dicts)
     offset: int
     timestamp_ms: int | None
 
@@ -100,8 +101,10 @@ class BatchStage:
                  transactional: bool = False, on_assign: PartitionHook = _nothing,
                  on_revoke: PartitionHook = _nothing, idle: bool = False,
                  max_records: int = 1000, wait_ms: int = 100, linger_ms: int = 5,
-                 start_from_group: str | None = None, idempotent: bool = True) -> None:
+                 start_from_group: str | None = None, idempotent: bool = True,
+                 as_dicts: bool = False) -> None:
         self.name, self.topic, self.value_type, self.handler = name, topic, value_type, handler
+        self.as_dicts = as_dicts  # values checked against value_type, handed over as dicts
         self.group_id = f"{app_id}.{name}"
         self.client_options = client_options
         self.dead_letters = dead_letters
@@ -225,8 +228,8 @@ class BatchStage:
         letters: list[Output] = []
         for r in records:
             try:
-                good.append(StageRecord(decode_key(r.key), decode_value(self.value_type, r.value),
-                                        r.offset, r.timestamp))
+                value = decode_value(self.value_type, r.value, as_dicts=self.as_dicts)
+                good.append(StageRecord(decode_key(r.key), value, r.offset, r.timestamp))
             except (ContractViolation, KeyViolation) as exc:
                 raw = RawRecord(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value)
                 letter = reject(raw, exc.reason, exc.error)

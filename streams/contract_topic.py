@@ -29,6 +29,7 @@ from faust.types import AppT, Message
 from pydantic import BaseModel, ValidationError
 
 from streams import metrics
+from streams.contract_dicts import dict_decoder
 from streams.logs import log_event
 from streams.records import Contract, DeadLetter
 
@@ -86,11 +87,15 @@ def violation(exc: ValidationError, raw: bytes) -> ContractViolation:
     return ContractViolation(reason, text[:MAX_ERROR_CHARS])
 
 
-def decode_value(value_type: type[Contract], raw: bytes | None) -> Contract:
-    """``raw`` as ``value_type``; ContractViolation if it is not one."""
+def decode_value(value_type: type[Contract], raw: bytes | None, *,
+                 as_dicts: bool = False) -> Any:
+    """``raw`` as ``value_type`` (``as_dicts``: the same check, into plain dicts:
+    ``streams.contract_dicts``); ContractViolation if it is not one."""
     if raw is None:
         raise ContractViolation("empty", "the record has no value")
     try:
+        if as_dicts:
+            return dict_decoder(value_type).validate_json(raw)
         return value_type.model_validate_json(raw)
     except ValidationError as exc:
         raise violation(exc, raw) from None

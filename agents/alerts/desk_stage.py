@@ -61,12 +61,13 @@ def _observe_latency(headline: Mapping[str, Any], now: datetime) -> None:
             metrics.ALERT_LATENCY.labels(stage).observe((now - when).total_seconds())
 
 
-def _decide(desk: AlertDesk, candidate: AlertCandidate, now: datetime) -> list[dict]:
-    """The alerts of one candidate; a candidate the desk fails on is logged and skipped
-    (the stage already turned away any record that is not an AlertCandidate)."""
-    headline = candidate.headline.model_dump()
+def _decide(desk: AlertDesk, candidate: Mapping[str, Any], now: datetime) -> list[dict]:
+    """The alerts of one candidate (an ``AlertCandidate`` as dicts: its headline a dict,
+    its matches ``Match``es); one the desk fails on is logged and skipped (the stage
+    already turned away any record that is not an AlertCandidate)."""
+    headline = candidate["headline"]
     try:
-        alerts = desk.decide(headline, candidate.matches, now)
+        alerts = desk.decide(headline, candidate["matches"], now)
     except Exception as exc:
         log_event(log, logging.ERROR, "alerting_failed", exc_info=True, id=headline.get("id"),
                   error=repr(exc))
@@ -133,5 +134,6 @@ desk_stage = worker_stage(
     transactional=settings.kafka_transactions,  # off: at-least-once (run --demo's broker)
     on_assign=story_desk.load, on_revoke=story_desk.drop, idle=True,
     max_records=DESK_BATCH, wait_ms=DESK_WAIT_MS,
+    as_dicts=True,  # the desk works on dicts: checked and built in one pass, no model_dump
     ready=(rulebook.ready,),  # cooldowns come from the rules: nothing decided before them
 )
