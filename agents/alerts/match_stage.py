@@ -8,8 +8,9 @@ decides on alerts. A headline the matcher fails on goes on with no matches, its 
 logged; one whose candidate breaks the contract is dead-lettered; neither stops the stage.
 
 It is a ``BatchStage`` (its own aiokafka consumer in the group ``<namespace>.match``, off
-Faust's per-event path; issue 11): each poll's records of a partition are decoded once,
-matched, and produced without waiting on each.
+Faust's per-event path; issue 11): each poll's records of a partition are checked against
+their contract straight into the dicts the matcher reads (``as_dicts``), matched, and
+produced without waiting on each.
 """
 
 from __future__ import annotations
@@ -37,12 +38,9 @@ outputs = StageOutputs(ALERT_CANDIDATES, AlertCandidate, ClassifiedHeadline, DEA
 
 async def match_records(tp: TopicPartition, records: list[StageRecord]) -> list[Output]:
     """The stage's handler: one partition's classified headlines -> their candidates."""
-    candidates = []
-    for record in records:
-        headline = record.value.model_dump()
-        candidates.append(outputs.output(tp, record, {"headline": headline,
-                                                      "matches": matches(record, headline)}))
-    return candidates
+    return [outputs.output(tp, record, {"headline": record.value,
+                                        "matches": matches(record, record.value)})
+            for record in records]
 
 
 def matches(record: StageRecord, headline: dict[str, Any]) -> list[Match]:
@@ -58,4 +56,5 @@ def matches(record: StageRecord, headline: dict[str, Any]) -> list[Match]:
 # after the live rules are read: a headline matched before would miss rules
 match_stage = worker_stage("match", CLASSIFIED, ClassifiedHeadline, match_records,
                            max_records=MATCH_BATCH, wait_ms=MATCH_WAIT_MS,
+                           as_dicts=True,  # checked into the dicts the matcher reads, one pass
                            ready=[rulebook.ready])

@@ -12,7 +12,7 @@ from aiokafka import TopicPartition
 from agents.alerts import match_stage
 from agents.alerts.rulebook import RuleBook
 from streams.batch_stage import StageRecord
-from streams.contract_topic import encode_value
+from streams.contract_topic import decode_value, encode_value
 from streams.records import AlertCandidate, ClassifiedHeadline
 from streams.topics import ALERT_CANDIDATES, CLASSIFIED
 
@@ -35,6 +35,14 @@ def classified(n: int, title: str) -> ClassifiedHeadline:
         "extra_field": {"kept": True}})
 
 
+def stage_records(headlines: list[ClassifiedHeadline], first_offset: int = 0
+                  ) -> list[StageRecord]:
+    """The records as the stage hands them over: decoded from their bytes into dicts."""
+    return [StageRecord(h.id, decode_value(ClassifiedHeadline, encode_value(ClassifiedHeadline, h),
+                                           as_dicts=True), first_offset + n, None)
+            for n, h in enumerate(headlines)]
+
+
 @pytest.fixture
 def rules(monkeypatch) -> RuleBook:
     book = RuleBook()
@@ -46,7 +54,7 @@ def rules(monkeypatch) -> RuleBook:
 
 async def test_candidates_carry_their_headline_and_matches_in_the_topics_shape(rules) -> None:
     headlines = [classified(0, "Ceasefire holds as Baku talks go on"), classified(1, "Weather")]
-    records = [StageRecord(h.id, h, 10 + n, None) for n, h in enumerate(headlines)]
+    records = stage_records(headlines, first_offset=10)
     outputs = await match_stage.match_records(TopicPartition(CLASSIFIED, 0), records)
     assert [(o.topic, o.key) for o in outputs] == [(ALERT_CANDIDATES, "h-0"),
                                                    (ALERT_CANDIDATES, "h-1")]
@@ -74,7 +82,7 @@ class FailsOn:
 async def test_a_headline_the_matcher_fails_on_goes_on_without_matches(rules, caplog) -> None:
     rules.matcher = FailsOn("Ceasefire broken", rules.matcher)
     headlines = [classified(0, "Ceasefire broken"), classified(1, "Ceasefire holds")]
-    records = [StageRecord(h.id, h, n, None) for n, h in enumerate(headlines)]
+    records = stage_records(headlines)
     with caplog.at_level(logging.ERROR):
         outputs = await match_stage.match_records(TopicPartition(CLASSIFIED, 0), records)
     candidates = [AlertCandidate.model_validate_json(o.value) for o in outputs]
